@@ -1,0 +1,37 @@
+"""The ``aescope`` command line: one typer app, each command group in its own module."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from aescope import __version__
+from aescope.cli import data_cmd, model_cmd
+
+app = typer.Typer(
+    name="aescope",
+    help="Autoencoder anomaly detection for tabular data, measured.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(data_cmd.app, name="data")
+app.add_typer(model_cmd.app, name="model")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"aescope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Autoencoder anomaly detection for tabular data, measured."""

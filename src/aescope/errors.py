@@ -1,0 +1,32 @@
+"""Exception types shared across aescope's layers.
+
+Every error a user can trigger by giving bad input derives from
+:class:`AescopeError`, so a CLI or notebook can catch one family and show its
+message, which always names the column, row, value or file at fault.
+"""
+
+from __future__ import annotations
+
+
+class AescopeError(Exception):
+    """Base class for errors that aescope raises on purpose."""
+
+
+class DataValidationError(AescopeError, ValueError):
+    """A table is not usable as given (missing column, NaN, non-numeric, ...)."""
+
+
+class DataUnavailableError(AescopeError, FileNotFoundError):
+    """A data set could not be found locally nor downloaded."""
+
+
+class ArchitectureError(AescopeError, ValueError):
+    """An autoencoder description is inconsistent or cannot be parsed."""
+
+
+class TrainingDivergedError(AescopeError, FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class ModelFileError(AescopeError, ValueError):
+    """A saved model file is missing, truncated, corrupted, tampered or of another version."""
