@@ -31,6 +31,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
     try:
         yield tmp
         _fsync_file(tmp)
@@ -51,6 +52,12 @@ def atomic_open(
         encoding = None
     with atomic_path(target) as tmp, open(tmp, mode, encoding=encoding) as handle:
         yield handle
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _fsync_file(path: Path) -> None:
