@@ -110,7 +110,7 @@ def test_amount_caught():
     ("y", "s", "pattern"),
     [
         ([0, 1, 1], [0.1, 0.2], "length mismatch: y_true has 3 rows but scores has 2"),
-        ([0, 2, 1], [0.1, 0.2, 0.3], "only 0/1 labels; row 1 is 2 "),
+        ([0, 2, 1], [0.1, 0.2, 0.3], "must be 0/1; row 1 is 2 "),
         ([0, 0, 0], [0.1, 0.2, 0.3], "only normals.*AUROC/AUPRC are undefined"),
         ([1, 1], [0.1, 0.2], "only anomalies"),
         ([0, 1, 0, 1], [0.1, 0.2, np.nan, 0.3], "row 2 is nan"),

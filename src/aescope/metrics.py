@@ -27,6 +27,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from aescope.data.validate import check_labels, check_scores
 from aescope.errors import DataValidationError
 
 __all__ = [
@@ -67,33 +68,12 @@ def _validate(
     """
     y = np.asarray(y_true)
     s = np.asarray(scores)
-    if y.ndim != 1 or s.ndim != 1:
-        raise DataValidationError(
-            f"y_true and scores must be 1-D; got shapes {y.shape} and {s.shape}"
-        )
-    if len(y) != len(s):
+    if y.ndim == 1 and s.ndim == 1 and len(y) != len(s):
         raise DataValidationError(
             f"length mismatch: y_true has {len(y)} rows but scores has {len(s)}"
         )
-    if len(y) == 0:
-        raise DataValidationError("y_true and scores are empty")
-    if y.dtype.kind not in "biuf":
-        raise DataValidationError(f"y_true must be numeric 0/1 labels, got dtype {y.dtype}")
-    bad = np.flatnonzero(~np.isin(y, (0, 1)))
-    if bad.size:
-        raise DataValidationError(
-            f"y_true must contain only 0/1 labels; row {bad[0]} is {y[bad[0]].item()!r} "
-            f"({bad.size} bad row(s))"
-        )
-    if s.dtype.kind not in "biuf":
-        raise DataValidationError(f"scores must be numeric, got dtype {s.dtype}")
-    s = s.astype(np.float64, copy=False)
-    bad = np.flatnonzero(~np.isfinite(s))
-    if bad.size:
-        raise DataValidationError(
-            f"scores must be finite; row {bad[0]} is {s[bad[0]]} ({bad.size} bad row(s))"
-        )
-    y = y.astype(np.int8)
+    y = check_labels(y, "y_true")
+    s = check_scores(s, "scores")
     if both_classes:
         n_pos = int(y.sum())
         if n_pos == 0 or n_pos == len(y):

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from aescope.data.validate import check_labels
 from aescope.errors import DataValidationError
 
 
@@ -39,17 +40,6 @@ class Split:
         return record
 
 
-def _check_labels(y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise DataValidationError(f"labels must be one-dimensional, got shape {y.shape}")
-    bad = ~np.isin(y, (0, 1))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataValidationError(f"labels must be 0 or 1; row {row} has {y[row].item()!r}")
-    return y.astype(np.int8)
-
-
 def _check_shares(train_share: float, val_share: float) -> None:
     if not (0 < train_share < 1 and 0 <= val_share < 1 and train_share + val_share < 1):
         raise DataValidationError(
@@ -72,7 +62,7 @@ def novelty_split(
     With the defaults on the credit-card data this trains on 227,452 normal rows,
     the size at which the study's epoch timings were taken.
     """
-    y = _check_labels(y)
+    y = check_labels(y)
     _check_shares(train_share, val_share)
     normals = np.flatnonzero(y == 0)
     if normals.size < 3:
@@ -105,7 +95,7 @@ def temporal_split(
     and validation periods are dropped (never trained on); the test period
     keeps all its rows. ``seed`` only breaks ties between equal timestamps.
     """
-    y = _check_labels(y)
+    y = check_labels(y)
     time = np.asarray(time, dtype=float)
     if time.shape != y.shape:
         raise DataValidationError(f"time has {time.size} rows but labels have {y.size}")
@@ -136,7 +126,7 @@ def natural_prevalence(split: Split, y: np.ndarray, *, seed: int = 0) -> np.ndar
     slice of the normals, which inflates precision-type metrics; this view
     restores the prevalence a deployed detector would face.
     """
-    y = _check_labels(y)
+    y = check_labels(y)
     prevalence = float(y.mean())
     test_normals = split.test[y[split.test] == 0]
     test_anomalies = split.test[y[split.test] == 1]

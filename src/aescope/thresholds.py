@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.metrics import precision_recall_curve
 
+from aescope.data.validate import check_labels, check_scores
 from aescope.errors import AescopeError, DataValidationError
 
 __all__ = [
@@ -62,20 +63,7 @@ class ThresholdPolicyError(AescopeError, ValueError):
 def _scores(values: ArrayLike | None, name: str) -> np.ndarray:
     if values is None:
         raise DataValidationError(f"{name} is required by this policy but was not given")
-    s = np.asarray(values)
-    if s.ndim != 1:
-        raise DataValidationError(f"{name} must be 1-D, got shape {s.shape}")
-    if s.size == 0:
-        raise DataValidationError(f"{name} is empty")
-    if s.dtype.kind not in "biuf":
-        raise DataValidationError(f"{name} must be numeric, got dtype {s.dtype}")
-    s = s.astype(np.float64, copy=False)
-    bad = np.flatnonzero(~np.isfinite(s))
-    if bad.size:
-        raise DataValidationError(
-            f"{name} must be finite; row {bad[0]} is {s[bad[0]]} ({bad.size} bad row(s))"
-        )
-    return s
+    return check_scores(values, name)
 
 
 def _labelled(
@@ -87,17 +75,11 @@ def _labelled(
             "and labels= (use a label-free policy such as quantile or fpr otherwise)"
         )
     s = _scores(scores, "labelled_scores")
-    y = np.asarray(labels)
-    if y.ndim != 1 or len(y) != len(s):
+    y = check_labels(labels, "labels")
+    if len(y) != len(s):
         raise DataValidationError(
-            f"labels must be 1-D with {len(s)} rows like labelled_scores; got shape {y.shape}"
+            f"labels must have {len(s)} rows like labelled_scores; got {len(y)}"
         )
-    if y.dtype.kind not in "biuf":
-        raise DataValidationError(f"labels must be numeric 0/1, got dtype {y.dtype}")
-    bad = np.flatnonzero(~np.isin(y, (0, 1)))
-    if bad.size:
-        raise DataValidationError(f"labels must be 0/1; row {bad[0]} is {y[bad[0]].item()!r}")
-    y = y.astype(np.int8)
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == len(y):
         only = "anomalies (1)" if n_pos else "normals (0)"

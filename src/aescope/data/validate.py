@@ -7,8 +7,11 @@ The gate converts dtypes (integers and float32 to float64, the label to int8)
 but never *values*: a cell that is not already a finite number is an error that
 names its column, row and value, never a silent NaN or a dropped row.
 
-Rows are counted from 0 over the data rows (the header is not a row), which is
-what ``frame.iloc[row]`` shows.
+Rows are named by the frame's index label. For a table freshly read from a
+file that is the 0-based count of data rows (the header is not a row); for a
+slice of a bigger frame (a chunk of a file being streamed, or rows filtered by
+a user) it is the row's place in the original, which is where a person will
+look for it. The returned frame keeps the input's index.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ def validate_frame(
         columns[name] = _finite_float64(frame[name], name, source)
     if label is not None:
         columns[label] = _binary_label(frame[label], label, source)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def _feature_names(
@@ -142,7 +145,9 @@ def _finite_float64(column: pd.Series, name: str, source: str | None) -> np.ndar
         row = int(np.argmax(bad))
         value = float(as_float[row])
         what = "missing value (empty cell or NaN)" if np.isnan(value) else f"infinite value {value}"
-        raise DataValidationError(_where(source) + f"column {name!r}, row {row}: {what}")
+        raise DataValidationError(
+            _where(source) + f"column {name!r}, row {_row(column, row)!r}: {what}"
+        )
     return as_float
 
 
@@ -152,8 +157,8 @@ def _binary_label(column: pd.Series, name: str, source: str | None) -> np.ndarra
     if bad.any():
         row = int(np.argmax(bad))
         raise DataValidationError(
-            _where(source)
-            + f"label column {name!r}, row {row}: value {_show(column.iloc[row])} is not 0 or 1"
+            _where(source) + f"label column {name!r}, row {_row(column, row)!r}: "
+            f"value {_show(column.iloc[row])} is not 0 or 1"
         )
     return values.astype(np.int8)
 
@@ -170,7 +175,8 @@ def _numeric_array(column: pd.Series, name: str, source: str | None) -> np.ndarr
             if too_big.any():
                 row = int(np.argmax(too_big))
                 raise DataValidationError(
-                    _where(source) + f"column {name!r}, row {row}: integer {int(values[row])} "
+                    _where(source)
+                    + f"column {name!r}, row {_row(column, row)!r}: integer {int(values[row])} "
                     "is too large to be represented exactly as float64"
                 )
             return values
@@ -180,7 +186,7 @@ def _numeric_array(column: pd.Series, name: str, source: str | None) -> np.ndarr
     row, value = _first_present(column)
     raise DataValidationError(
         _where(source) + f"column {name!r} is not numeric (dtype {dtype}); "
-        f"row {row} holds {_show(value)}"
+        f"row {_row(column, row)!r} holds {_show(value)}"
     )
 
 
@@ -201,12 +207,14 @@ def _object_numbers(column: pd.Series, name: str, source: str | None) -> np.ndar
                 first_text = (row, value)
             continue
         raise DataValidationError(
-            _where(source) + f"column {name!r}, row {row}: non-numeric value {_show(value)}"
+            _where(source)
+            + f"column {name!r}, row {_row(column, row)!r}: non-numeric value {_show(value)}"
         )
     if first_text is not None:
         row, value = first_text
         raise DataValidationError(
-            _where(source) + f"column {name!r}, row {row}: number stored as text {value!r}; "
+            _where(source)
+            + f"column {name!r}, row {_row(column, row)!r}: number stored as text {value!r}; "
             "convert the column to a numeric dtype first"
         )
     return np.array([np.nan if _is_missing(v) else float(v) for v in values], dtype=np.float64)
@@ -234,6 +242,12 @@ def _first_present(column: pd.Series) -> tuple[int, object]:
     return row, column.iloc[row]
 
 
+def _row(column: pd.Series, position: int) -> object:
+    """The index label of the row at ``position`` (a plain int for a RangeIndex)."""
+    label = column.index[position]
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def _show(value: object) -> str:
     if isinstance(value, np.generic):
         value = value.item()
@@ -246,3 +260,40 @@ def _names(columns: Sequence[str]) -> str:
 
 def _where(source: str | None) -> str:
     return f"{source}: " if source else ""
+
+
+def check_labels(values: object, name: str = "labels") -> np.ndarray:
+    """A 1-D array of 0/1 anomaly labels as int8, or an error naming the first bad row.
+
+    Metrics, thresholds, splits and the detector all take label vectors; one
+    check keeps their refusals identical.
+    """
+    y = np.asarray(values)
+    if y.ndim != 1:
+        raise DataValidationError(f"{name} must be 1-D, got shape {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise DataValidationError(f"{name} must be numeric 0/1 labels, got dtype {y.dtype}")
+    bad = np.flatnonzero(~np.isin(y, (0, 1)))
+    if bad.size:
+        raise DataValidationError(
+            f"{name} must be 0/1; row {bad[0]} is {y[bad[0]].item()!r} ({bad.size} bad row(s))"
+        )
+    return y.astype(np.int8)
+
+
+def check_scores(values: object, name: str = "scores") -> np.ndarray:
+    """A non-empty 1-D array of finite numbers as float64, or an error naming the first bad row."""
+    s = np.asarray(values)
+    if s.ndim != 1:
+        raise DataValidationError(f"{name} must be 1-D, got shape {s.shape}")
+    if s.size == 0:
+        raise DataValidationError(f"{name} is empty")
+    if s.dtype.kind not in "biuf":
+        raise DataValidationError(f"{name} must be numeric, got dtype {s.dtype}")
+    s = s.astype(np.float64, copy=False)
+    bad = np.flatnonzero(~np.isfinite(s))
+    if bad.size:
+        raise DataValidationError(
+            f"{name} must be finite; row {bad[0]} is {s[bad[0]]} ({bad.size} bad row(s))"
+        )
+    return s
