@@ -1,7 +1,47 @@
-"""`aescope model ...` commands."""
+"""`aescope model ...` commands: look at an architecture before training it."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="model commands.", no_args_is_help=True)
+from aescope.errors import ArchitectureError
+from aescope.model import list_presets, load_architecture
+
+app = typer.Typer(
+    help="Inspect autoencoder architectures (presets or TOML/JSON files).", no_args_is_help=True
+)
+
+
+@app.command()
+def summary(
+    preset_or_file: Annotated[
+        str,
+        typer.Argument(help="A preset name (see `aescope model presets`) or a .toml/.json file."),
+    ],
+    features: Annotated[
+        int | None,
+        typer.Option("--features", min=1, help="Input/output width (default: 29, or the file's)."),
+    ] = None,
+    latent: Annotated[
+        int | None, typer.Option("--latent", min=1, help="Override the latent layer's width.")
+    ] = None,
+) -> None:
+    """Print a Keras-style table: layers, output shapes, parameter counts."""
+    is_preset = preset_or_file in list_presets()
+    n_features = features if features is not None else (29 if is_preset else None)
+    try:
+        arch = load_architecture(preset_or_file, n_features=n_features, latent=latent)
+    except ArchitectureError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(arch.summary())
+
+
+@app.command()
+def presets() -> None:
+    """List the preset architectures from the reference study."""
+    for name in list_presets():
+        arch = load_architecture(name)
+        typer.echo(f"{name:<18} {arch.n_params:>7,} parameters, latent {arch.latent_units}")

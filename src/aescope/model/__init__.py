@@ -1,0 +1,27 @@
+"""Describing dense autoencoders: layers, presets from the study, summaries, files."""
+
+from aescope.model.io import (
+    from_json,
+    from_toml,
+    read_architecture,
+    save_architecture,
+    to_json,
+    to_toml,
+)
+from aescope.model.presets import get_preset, list_presets, load_architecture
+from aescope.model.spec import ACTIVATIONS, Architecture, Layer
+
+__all__ = [
+    "ACTIVATIONS",
+    "Architecture",
+    "Layer",
+    "from_json",
+    "from_toml",
+    "get_preset",
+    "list_presets",
+    "load_architecture",
+    "read_architecture",
+    "save_architecture",
+    "to_json",
+    "to_toml",
+]
