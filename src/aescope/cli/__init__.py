@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from aescope import __version__
-from aescope.cli import data_cmd, model_cmd
+from aescope.cli import data_cmd, evaluate_cmd, model_cmd, score_cmd, train_cmd
 
 app = typer.Typer(
     name="aescope",
@@ -17,6 +17,10 @@ app = typer.Typer(
 )
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(model_cmd.app, name="model")
+app.command()(train_cmd.train)
+app.command()(score_cmd.score)
+app.command()(evaluate_cmd.evaluate)
+app.command()(train_cmd.demo)
 
 
 def _print_version(value: bool) -> None:

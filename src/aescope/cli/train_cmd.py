@@ -1,0 +1,119 @@
+"""`aescope train` and `aescope demo`: fit a detector on a data set and save it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aescope.cli._common import DATASET_HELP, console, out, resolve_dataset, user_errors
+from aescope.cli.evaluate_cmd import metrics_table
+from aescope.detector import AutoencoderDetector
+from aescope.holdout import fit_holdout
+from aescope.model import load_architecture
+from aescope.preprocess import PreprocessSpec
+
+
+def train(
+    data: Annotated[str, typer.Option(help=DATASET_HELP)] = "creditcard",
+    arch: Annotated[str, typer.Option(help="Preset name or TOML/JSON file.")] = "seed-best",
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the model file.")] = Path(
+        "model.aescope"
+    ),
+    label: Annotated[str | None, typer.Option(help="0/1 label column of a file.")] = None,
+    time: Annotated[str | None, typer.Option(help="Time column of a file (dropped).")] = None,
+    epochs: Annotated[int, typer.Option(min=1)] = 100,
+    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
+    patience: Annotated[int, typer.Option(help="Early-stopping patience (0: off).")] = 10,
+    threshold: Annotated[str, typer.Option(help="Threshold policy, e.g. fpr:0.01, f1.")] = (
+        "fpr:0.01"
+    ),
+    scaling: Annotated[str, typer.Option(help="standard, robust or none.")] = "standard",
+    log1p: Annotated[list[str] | None, typer.Option(help="Columns to log1p first.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the weights.")] = 0,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CIs.")] = 1000,
+) -> None:
+    """Train an autoencoder on a data set's normal rows, report held-out metrics, save it."""
+    with user_errors():
+        dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir)
+        run_training(
+            dataset,
+            arch,
+            out_path,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            threshold=threshold,
+            scaling=scaling,
+            log1p=tuple(log1p or ()),
+            seed=seed,
+            bootstrap=bootstrap,
+        )
+
+
+def run_training(
+    dataset,
+    arch: str,
+    out_path: Path,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    patience: int = 10,
+    threshold: str = "fpr:0.01",
+    scaling: str = "standard",
+    log1p: tuple[str, ...] = (),
+    seed: int = 0,
+    bootstrap: int = 1000,
+) -> None:
+    drop = (dataset.time,) if dataset.time else ()
+    spec = PreprocessSpec(drop=drop, scaling=scaling, log1p=log1p)
+    n_model_features = len(dataset.features) - len(drop)
+    architecture = load_architecture(arch, n_features=n_model_features)
+    out.print(architecture.summary())
+    detector = AutoencoderDetector(
+        architecture,
+        preprocessing=spec,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        patience=patience or None,
+        threshold=threshold,
+        random_state=seed,
+        verbose=True,
+    )
+    if dataset.y is None:
+        console.print("[yellow]no label column: training on every row, no held-out metrics[/]")
+        detector.fit(dataset.X)
+    else:
+        amount = "Amount" if "Amount" in dataset.frame.columns else None
+        result = fit_holdout(
+            dataset, detector, amount_column=amount, n_bootstrap=bootstrap, seed=seed
+        )
+        split = result.split.describe(dataset.y)
+        out.print(
+            f"split: {split['kind']} seed {split['seed']}: train {split['train_rows']:,} normal, "
+            f"val {split['val_rows']:,} normal, test {split['test_rows']:,} "
+            f"({split['test_anomalies']:,} anomalies)"
+        )
+        out.print(metrics_table(result.metrics, "held-out test set"))
+        out.print(metrics_table(result.natural_metrics, "test set at natural prevalence"))
+    detector.save(out_path)
+    console.print(f"model saved to {out_path} (threshold {detector.threshold_:.4g})")
+
+
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
+        "out/demo"
+    ),
+    epochs: Annotated[int, typer.Option(min=1)] = 20,
+) -> None:
+    """The main job on the default data: full credit-card data when available, else the sample."""
+    with user_errors():
+        dataset = resolve_dataset("creditcard", allow_sample_fallback=True)
+        console.rule(f"[bold]aescope demo on {dataset.name} ({len(dataset.frame):,} rows)")
+        run_training(dataset, "seed-best", out_dir / "model.aescope", epochs=epochs)

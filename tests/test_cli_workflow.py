@@ -1,0 +1,122 @@
+"""`aescope train` → `score` → `evaluate` end to end on the bundled real sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from aescope.cli import app
+from aescope.data import load_creditcard
+from aescope.detector import AutoencoderDetector
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def model_path(workdir: Path) -> Path:
+    path = workdir / "model.aescope"
+    result = runner.invoke(
+        app,
+        ["train", "--data", "creditcard-sample", "--arch", "seed-best", "--epochs", "2",
+         "--bootstrap", "50", "--out", str(path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "9,589" in result.output  # the summary is printed
+    assert "auroc" in result.output
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample_csv(workdir: Path) -> Path:
+    frame = load_creditcard(sample=True).frame.head(3000).copy()
+    frame.insert(0, "tx_id", np.arange(len(frame)) + 1000)
+    path = workdir / "rows.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_train_saves_a_loadable_model(model_path: Path):
+    detector = AutoencoderDetector.load(model_path)
+    assert detector.architecture_.n_params == 9589
+    assert "Time" not in detector.preprocessor_.output_columns
+    assert len(detector.history_["train_loss"]) == 2
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_score_streams_in_chunks_and_keeps_ids(model_path, sample_csv, workdir, suffix):
+    out = workdir / f"scored{suffix}"
+    result = runner.invoke(
+        app,
+        ["score", str(model_path), str(sample_csv), "-o", str(out), "--id", "tx_id",
+         "--chunk-rows", "700"],
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out) if suffix == ".csv" else pq.read_table(out).to_pandas()
+    assert list(scored.columns) == ["tx_id", "score", "flag", "top_features"]
+    assert len(scored) == 3000 and scored["tx_id"].iloc[0] == 1000
+    detector = AutoencoderDetector.load(model_path)
+    rows = pd.read_csv(sample_csv)
+    np.testing.assert_allclose(
+        scored["score"], detector.score_samples(rows[list(detector.feature_names_in_)]), rtol=1e-6
+    )
+    assert set(scored["flag"]) <= {0, 1}
+    assert scored["top_features"].str.count(",").eq(2).all()
+
+
+def test_score_refuses_wrong_columns_and_writes_nothing(model_path, sample_csv, workdir):
+    bad = pd.read_csv(sample_csv).drop(columns=["V7"])
+    bad_path = workdir / "bad.csv"
+    bad.to_csv(bad_path, index=False)
+    out = workdir / "never.csv"
+    result = runner.invoke(app, ["score", str(model_path), str(bad_path), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "V7" in result.output
+    assert not out.exists()
+    assert not list(workdir.glob(".never.csv*"))
+
+
+def test_score_names_the_row_of_a_bad_value(model_path, sample_csv, workdir):
+    bad = pd.read_csv(sample_csv)
+    bad.loc[1234, "V3"] = np.nan
+    bad_path = workdir / "nan.csv"
+    bad.to_csv(bad_path, index=False)
+    result = runner.invoke(
+        app, ["score", str(model_path), str(bad_path), "-o", str(workdir / "x.csv"),
+              "--chunk-rows", "1000"]
+    )
+    assert result.exit_code == 2
+    assert "'V3'" in result.output and "1234" in result.output
+
+
+def test_evaluate_prints_metrics_with_cis_and_saves_plots(model_path, workdir):
+    plots = workdir / "plots"
+    metrics_json = workdir / "metrics.json"
+    result = runner.invoke(
+        app,
+        ["evaluate", str(model_path), "creditcard-sample", "--label", "Class", "--amount",
+         "Amount", "--bootstrap", "50", "--plots", str(plots), "--json", str(metrics_json)],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(metrics_json.read_text())
+    assert 0.5 < metrics["auroc"] <= 1.0
+    assert metrics["auroc_ci_low"] <= metrics["auroc"] <= metrics["auroc_ci_high"]
+    assert (plots / "roc_pr.png").stat().st_size > 10_000
+    assert (plots / "errors.png").stat().st_size > 10_000
+
+
+def test_version_and_help():
+    assert runner.invoke(app, ["--version"]).output.startswith("aescope ")
+    for command in ("train", "score", "evaluate", "demo", "data", "model"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
