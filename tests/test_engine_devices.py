@@ -26,10 +26,14 @@ SCRIPT = textwrap.dedent(
     both = train(arch, x, v, config, seeds=[5, 6])
     assert both.params[0]["kernel"].shape == (2, 4, 6)
     for k, seed in enumerate([5, 6]):
-        alone = train(arch, x, v, config, seeds=[seed, 99, 98])  # 3 replicas: one device
+        alone = train(arch, x, v, config, seeds=[seed, 99, 98])  # 3 replicas: padded to 4
+        assert alone.params[0]["kernel"].shape == (3, 4, 6) and len(alone.histories) == 3
         for a, b in zip(both.replica(k), alone.replica(0)):
             np.testing.assert_allclose(a["kernel"], b["kernel"], atol=2e-5)
         np.testing.assert_allclose(both.histories[k].val_loss, alone.histories[0].val_loss, 1e-5)
+    single = train(arch, x, v, config, seeds=[98])
+    last, ref = alone.replica(2)[0]["kernel"], single.replica(0)[0]["kernel"]
+    np.testing.assert_allclose(last, ref, atol=2e-5)
     print("OK")
     """
 )

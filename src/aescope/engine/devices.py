@@ -38,10 +38,18 @@ def set_host_device_count(n: int | None = None) -> None:
 
 
 def replica_devices(k: int) -> list:
-    """The largest number of local devices that divides the replica count evenly."""
-    devices = jax.local_devices()
-    d = max(i for i in range(1, min(k, len(devices)) + 1) if k % i == 0)
-    return devices[:d]
+    """Up to ``k`` local devices to spread ``k`` replicas over."""
+    return jax.local_devices()[: max(1, min(k, jax.local_device_count()))]
+
+
+def padded_seeds(seeds: list[int], n_devices: int) -> list[int]:
+    """``seeds`` extended to a multiple of ``n_devices`` by repeating the last one.
+
+    Sharding needs equal shards, so 3 replicas on 2 devices run as 4; the extra
+    replica repeats a real one (so it cannot fail differently) and is dropped.
+    """
+    extra = -len(seeds) % n_devices
+    return seeds + seeds[-1:] * extra
 
 
 def placers(devices: list):

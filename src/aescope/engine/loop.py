@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from aescope.engine.config import TrainConfig
-from aescope.engine.devices import placers, replica_devices
+from aescope.engine.devices import padded_seeds, placers, replica_devices
 from aescope.engine.epoch import Metrics, epoch_runner, hyper_values, initial_state
 from aescope.engine.params import check_seed, to_numpy
 from aescope.engine.results import EpochReport, History, TrainResult
@@ -44,13 +44,17 @@ def train(
     seed_list = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
     if not seed_list:
         raise ValueError("seeds must name at least one seed")
-    seed_array = np.asarray([check_seed(s) for s in seed_list], np.uint32)
+    seed_list = [check_seed(s) for s in seed_list]
     xt = _as_table(x_train, arch, "x_train")
     has_val = x_val is not None
     xv, wv = _val_chunks(_as_table(x_val, arch, "x_val") if has_val else xt[:1], has_val)
     n_rows = xt.shape[0]
 
-    place, place_all = placers(replica_devices(len(seed_list)))
+    n_replicas = len(seed_list)
+    devices = replica_devices(n_replicas)
+    seed_list = padded_seeds(seed_list, len(devices))
+    seed_array = np.asarray(seed_list, np.uint32)
+    place, place_all = placers(devices)
     xt, xv, wv = place_all(xt), place_all(xv), place_all(wv)
     hyper = place_all(hyper_values(config))
     state = place(initial_state(arch, seed_array))
@@ -62,14 +66,14 @@ def train(
         run = run.lower(state, order, jnp.int32(0), hyper, xt, xv, wv).compile()
         compile_seconds = time.perf_counter() - t0
 
-    histories = [History(seed=int(s)) for s in seed_list]
-    active = np.ones(len(seed_list), bool)
+    histories = [History(seed=int(s)) for s in seed_list[:n_replicas]]
+    active = np.ones(n_replicas, bool)
     for epoch in range(config.epochs):
         t0 = time.perf_counter()
         state, metrics = run(state, order, jnp.int32(epoch), hyper, xt, xv, wv)
         if epoch + 1 < config.epochs:  # shuffle the next epoch while this one runs
             order = place(_orders(seed_list, epoch + 1, n_rows, config.shuffle))
-        m = jax.device_get(metrics)
+        m = Metrics(*(a[:n_replicas] for a in jax.device_get(metrics)))
         seconds = time.perf_counter() - t0
         _check_finite(m, active, epoch, config, seed_list, has_val)
         _record(histories, m, active, seconds, has_val)
@@ -88,8 +92,8 @@ def train(
     return TrainResult(
         arch=arch,
         config=config,
-        seeds=tuple(int(s) for s in seed_list),
-        params=to_numpy(final),
+        seeds=tuple(int(s) for s in seed_list[:n_replicas]),
+        params=[{k: v[:n_replicas] for k, v in layer.items()} for layer in to_numpy(final)],
         histories=histories,
         compile_seconds=compile_seconds,
     )
