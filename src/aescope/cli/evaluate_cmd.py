@@ -15,6 +15,8 @@ from aescope.detector import AutoencoderDetector
 from aescope.errors import DataValidationError
 from aescope.metrics import evaluate as evaluate_scores
 
+_SETTINGS = ("n_bootstrap", "seed", "confidence")  # how CIs were made, not measurements
+
 
 def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     """Render :func:`aescope.metrics.evaluate`'s dict, CIs beside their point estimates."""
@@ -23,7 +25,8 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
     for key, value in metrics.items():
-        if not isinstance(value, int | float) or key.endswith(("_ci_low", "_ci_high")):
+        skip = key in _SETTINGS or key.endswith(("_ci_low", "_ci_high"))
+        if skip or not isinstance(value, int | float):
             continue
         low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
         ci = f"[{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
