@@ -26,7 +26,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-runtime
 
 demo: $(VENV)/.installed-runtime
-	$(BIN)/aescope demo --out out/demo
+	$(BIN)/aescope study --out out/study
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks scripts

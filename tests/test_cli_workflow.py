@@ -117,6 +117,6 @@ def test_evaluate_prints_metrics_with_cis_and_saves_plots(model_path, workdir):
 
 def test_version_and_help():
     assert runner.invoke(app, ["--version"]).output.startswith("aescope ")
-    for command in ("train", "score", "evaluate", "demo", "data", "model"):
+    for command in ("train", "score", "evaluate", "study", "data", "model"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output

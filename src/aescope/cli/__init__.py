@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from aescope import __version__
-from aescope.cli import data_cmd, evaluate_cmd, model_cmd, score_cmd, train_cmd
+from aescope.cli import data_cmd, evaluate_cmd, model_cmd, score_cmd, study_cmd, train_cmd
 
 app = typer.Typer(
     name="aescope",
@@ -20,7 +20,7 @@ app.add_typer(model_cmd.app, name="model")
 app.command()(train_cmd.train)
 app.command()(score_cmd.score)
 app.command()(evaluate_cmd.evaluate)
-app.command()(train_cmd.demo)
+app.command()(study_cmd.study)
 
 
 def _print_version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""`aescope train` and `aescope demo`: fit a detector on a data set and save it."""
+"""`aescope train`: fit a detector on a data set, report held-out metrics, save it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from aescope.cli._common import DATASET_HELP, console, out, resolve_dataset, user_errors
 from aescope.cli.evaluate_cmd import metrics_table
+from aescope.data import Dataset
 from aescope.detector import AutoencoderDetector
 from aescope.holdout import fit_holdout
 from aescope.model import load_architecture
@@ -56,7 +57,7 @@ def train(
 
 
 def run_training(
-    dataset,
+    dataset: Dataset,
     arch: str,
     out_path: Path,
     *,
@@ -104,16 +105,3 @@ def run_training(
         out.print(metrics_table(result.natural_metrics, "test set at natural prevalence"))
     detector.save(out_path)
     console.print(f"model saved to {out_path} (threshold {detector.threshold_:.4g})")
-
-
-def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
-        "out/demo"
-    ),
-    epochs: Annotated[int, typer.Option(min=1)] = 20,
-) -> None:
-    """The main job on the default data: full credit-card data when available, else the sample."""
-    with user_errors():
-        dataset = resolve_dataset("creditcard", allow_sample_fallback=True)
-        console.rule(f"[bold]aescope demo on {dataset.name} ({len(dataset.frame):,} rows)")
-        run_training(dataset, "seed-best", out_dir / "model.aescope", epochs=epochs)

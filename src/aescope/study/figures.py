@@ -1,0 +1,206 @@
+"""The study's figures: loss curves, latent spaces, activations and sweeps with error bars.
+
+Normal vs fraud always use :data:`aescope.plots.NORMAL_COLOR` / ``ANOMALY_COLOR``;
+other series use colours that cannot be mistaken for a class.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+from sklearn.decomposition import PCA
+from sklearn.manifold import Isomap
+
+from aescope.plots import ANOMALY_COLOR, NORMAL_COLOR
+from aescope.study.separation import stratified_subsample
+from aescope.study.summary import METRICS
+
+SERIES_COLORS = ("#228833", "#AA3377", "#66CCEE", "#CCBB44", "#555555")
+"""Colours for non-class series (train/val, metrics); none resembles the class colours."""
+
+CLASSES = ((0, NORMAL_COLOR, "normal"), (1, ANOMALY_COLOR, "fraud"))
+
+
+def loss_curves_figure(
+    histories: Sequence[Mapping[str, Any]], title: str = "", bar: float | None = None
+) -> plt.Figure:
+    """Train (solid) and validation (dashed) loss per epoch for each seed, log scale."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for i, h in enumerate(histories):
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        epochs = np.arange(1, len(h["train_loss"]) + 1)
+        ax.plot(epochs, h["train_loss"], color=color, lw=1.4, label=f"seed {h['seed']}: train")
+        if h.get("val_loss"):
+            ax.plot(epochs, h["val_loss"], color=color, lw=1.2, ls="--", label="validation")
+            best = h.get("best_epoch", -1)
+            if best >= 0:
+                ax.plot(best + 1, h["val_loss"][best], "o", color=color, ms=5)
+    if bar is not None:
+        ax.axhline(bar, color="black", lw=0.8, ls=":", label=f"target {bar:g}")
+    ax.set(
+        yscale="log",
+        xlabel="epoch (train: mean over the epoch's batches; validation: at its end)",
+        ylabel="reconstruction loss (MSE, standardised units)",
+        title=(title or "Loss curves") + " (dots: kept epoch)",
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def latent_projection_figure(
+    z: np.ndarray, y: np.ndarray, *, max_rows: int = 1500, seed: int = 0, title: str = ""
+) -> plt.Figure:
+    """Codes of normal and fraud test rows in 2-D: PCA (all rows) and Isomap (subsample)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    rows = stratified_subsample(y, max_rows, seed)
+    spread = np.ptp(z, axis=0).max() > 0
+    pca = PCA(n_components=2, random_state=seed).fit(z) if spread and z.shape[1] > 1 else None
+    views = [
+        (
+            "PCA of latent codes",
+            pca.transform(z) if pca is not None else _pad2(z),
+            np.arange(len(y)),
+        )
+    ]
+    if spread and z.shape[1] > 1:
+        with warnings.catch_warnings():
+            # A disconnected neighbour graph (a far-off cluster of frauds) is completed
+            # by Isomap itself; its warnings about that are expected here.
+            warnings.simplefilter("ignore")
+            iso = Isomap(n_components=2, n_neighbors=15).fit_transform(z[rows])
+        views.append((f"Isomap of latent codes ({rows.size:,} rows)", iso, rows))
+    else:
+        views.append(("Isomap not possible: latent codes are constant", _pad2(z[rows]), rows))
+    for ax, (name, xy, idx) in zip(axes, views, strict=True):
+        for label, color, cname in CLASSES:
+            mask = y[idx] == label
+            ax.scatter(
+                xy[mask, 0],
+                xy[mask, 1],
+                s=4 if label == 0 else 9,
+                alpha=0.35 if label == 0 else 0.8,
+                color=color,
+                label=f"{cname} (n={int(mask.sum()):,})",
+                rasterized=True,
+            )
+        ax.set(title=name, xlabel="component 1", ylabel="component 2")
+        ax.legend(markerscale=2, fontsize=8)
+    if pca is not None:
+        share = pca.explained_variance_ratio_
+        axes[0].set(xlabel=f"PC 1 ({share[0]:.0%} of variance)")
+        axes[0].set(ylabel=f"PC 2 ({share[1]:.0%} of variance)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _pad2(z: np.ndarray) -> np.ndarray:
+    out = np.zeros((z.shape[0], 2))
+    out[:, : min(2, z.shape[1])] = z[:, :2]
+    return out
+
+
+def latent_activation_figure(
+    z: np.ndarray, y: np.ndarray, *, rows_per_class: int = 150, seed: int = 0, title: str = ""
+) -> plt.Figure:
+    """Per-unit activations: class means with spread, and a heat map of sample rows."""
+    units = np.arange(z.shape[1])
+    fig, (bar_ax, heat_ax) = plt.subplots(
+        1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.2, 1]}
+    )
+    width = 0.4
+    for offset, (label, color, name) in zip((-width / 2, width / 2), CLASSES, strict=True):
+        part = z[y == label]
+        bar_ax.bar(
+            units + offset,
+            part.mean(axis=0),
+            width,
+            yerr=part.std(axis=0),
+            color=color,
+            alpha=0.8,
+            error_kw={"elinewidth": 0.7, "ecolor": "#333333"},
+            label=f"{name} mean ± std",
+        )
+    bar_ax.set(xlabel="latent unit", ylabel="activation", title="Mean activation per latent unit")
+    bar_ax.set_xticks(units[:: max(1, len(units) // 16)])
+    bar_ax.legend(fontsize=8)
+    rng = np.random.default_rng(seed)
+    picks = []
+    for label, _, _ in CLASSES:
+        idx = np.flatnonzero(y == label)
+        picks.append(rng.choice(idx, min(rows_per_class, idx.size), replace=False))
+    sample = z[np.concatenate(picks)]
+    image = heat_ax.imshow(sample, aspect="auto", cmap="viridis", interpolation="nearest")
+    heat_ax.axhline(picks[0].size - 0.5, color="white", lw=1.5)
+    heat_ax.set_yticks([picks[0].size / 2, picks[0].size + picks[1].size / 2])
+    heat_ax.set_yticklabels([f"normal\n({picks[0].size})", f"fraud\n({picks[1].size})"])
+    for tick, color in zip(heat_ax.get_yticklabels(), (NORMAL_COLOR, ANOMALY_COLOR), strict=True):
+        tick.set_color(color)
+    heat_ax.set(xlabel="latent unit", title="Activations of sample rows")
+    fig.colorbar(image, ax=heat_ax, label="activation")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+SWEEP_PANELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("Reconstruction loss (normal rows)", ("train_loss", "val_loss"), True),
+    ("Detection by reconstruction error", ("auroc", "auprc", "auprc_natural"), False),
+    ("Latent separation", ("probe_auroc", "silhouette"), False),
+    ("Class distance in latent space", ("fisher_ratio", "mahalanobis"), True),
+    ("Latent usage", ("effective_dim",), False),
+    ("Dead latent units", ("dead_share",), False),
+)
+
+
+def sweep_figure(
+    rows: Sequence[Mapping[str, Any]],
+    parameter: str,
+    *,
+    title: str = "",
+    reference: Mapping[float, float] | None = None,
+    reference_label: str = "study (reported val loss)",
+) -> plt.Figure:
+    """Each metric's mean ± std over seeds against the swept setting (evenly spaced)."""
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    x = np.arange(len(rows))
+    labels = [f"{r['value']:g}" for r in rows]
+    for ax, (name, keys, log_y) in zip(axes.ravel(), SWEEP_PANELS, strict=True):
+        for i, key in enumerate(keys):
+            mean = np.array([r[key]["mean"] for r in rows])
+            std = np.array([r[key]["std"] for r in rows])
+            ax.errorbar(
+                x + (i - (len(keys) - 1) / 2) * 0.06,
+                mean,
+                yerr=std,
+                marker="o",
+                ms=4,
+                capsize=3,
+                color=SERIES_COLORS[i],
+                label=METRICS[key].label,
+            )
+        if name.startswith("Reconstruction loss") and reference:
+            ref = [
+                (i, reference[r["value"]]) for i, r in enumerate(rows) if r["value"] in reference
+            ]
+            if ref:
+                xi, yi = zip(*ref, strict=True)
+                ax.plot(xi, yi, "s", color="black", mfc="none", ms=8, label=reference_label)
+        if name == "Dead latent units":
+            ax.set_ylim(-0.05, 1.05)
+        if log_y and all(r[k]["mean"] > 0 for r in rows for k in keys):
+            ax.set_yscale("log")
+        ax.set_xticks(x, labels)
+        ax.set(xlabel=parameter, title=name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title or f"Sweep over {parameter} (mean ± std over seeds)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,120 @@
+"""Run records and the resumable cache: keys, skipping finished runs, damaged entries."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from aescope.data import load_dataset
+from aescope.data.dataset import Dataset
+from aescope.engine import TrainConfig
+from aescope.model import Architecture, Layer
+from aescope.study import runs
+from aescope.study.runs import RunCache, RunPoint, prepare_data, run_key, run_point
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    """2,000 normal rows and 60 frauds of the bundled real sample."""
+    sample = load_dataset("creditcard-sample")
+    frame = sample.frame
+    rows = np.r_[np.flatnonzero(sample.y == 0)[:2000], np.flatnonzero(sample.y == 1)[:60]]
+    small = Dataset("tiny", frame.iloc[rows].reset_index(drop=True), "Class", "Time", "test")
+    return prepare_data(small, split_seed=0)
+
+
+def tiny_point(name: str = "tiny", epochs: int = 1) -> RunPoint:
+    arch = Architecture.from_hidden(29, (Layer(8), Layer(3, latent=True), Layer(8)), name=name)
+    return RunPoint("test", "tiny", 1, arch, TrainConfig(epochs=epochs, batch_size=256))
+
+
+@pytest.fixture
+def train_calls(monkeypatch):
+    """Seeds passed to each ``train`` call the study makes."""
+    calls: list[list[int]] = []
+    real = runs.train
+
+    def counting(arch, x_train, x_val, config, seeds, on_epoch=None):
+        calls.append(list(seeds))
+        return real(arch, x_train, x_val, config, seeds, on_epoch)
+
+    monkeypatch.setattr(runs, "train", counting)
+    return calls
+
+
+def test_prepared_data_follows_the_study_protocol(small_data):
+    assert small_data.x_train.shape[1] == 29  # Time dropped
+    assert small_data.y_test.sum() == 60  # every fraud is in the test set
+    assert abs(small_data.x_train.mean()) < 1e-3  # scaler fitted on the training rows
+    assert small_data.split_record["seed"] == 0
+
+
+def test_key_covers_seed_config_and_data_but_not_the_display_name(small_data):
+    point = tiny_point()
+    base = run_key(point, small_data, 0)
+    assert run_key(tiny_point(name="renamed"), small_data, 0) == base
+    assert run_key(point, small_data, 1) != base
+    assert run_key(tiny_point(epochs=2), small_data, 0) != base
+    other = runs.StudyData(**{**small_data.__dict__, "fingerprint": "0" * 64})
+    assert run_key(point, other, 0) != base
+
+
+# Every test trains two replicas at a time: equal shapes reuse one compilation.
+
+
+def test_resume_skips_finished_runs(small_data, tmp_path, train_calls):
+    cache = RunCache(tmp_path)
+    first = run_point(tiny_point(), [0, 1], small_data, cache, n_bootstrap=0)
+    assert train_calls == [[0, 1]]  # both seeds as replicas of one call
+    again = run_point(tiny_point(), [0, 1], small_data, cache, n_bootstrap=0)
+    assert train_calls == [[0, 1]]  # nothing retrained
+    assert [r["cached"] for r in again] == [True, True]
+    assert [r["val_loss"] for r in again] == [r["val_loss"] for r in first]
+    run_point(tiny_point(), [0, 1, 2, 3], small_data, cache, n_bootstrap=0)
+    assert train_calls == [[0, 1], [2, 3]]  # only the new seeds
+
+
+def test_record_holds_every_measured_number(small_data, tmp_path):
+    rec = run_point(tiny_point(), [0, 1], small_data, RunCache(tmp_path), n_bootstrap=0)[0]
+    for key in ("train_loss", "val_loss", "test_loss", "threshold", "history", "config"):
+        assert key in rec
+    assert 0 <= rec["detection"]["auroc"] <= 1 and 0 <= rec["natural"]["auprc"] <= 1
+    assert rec["natural"]["n"] < rec["detection"]["n"]
+    latent = rec["latent"]
+    assert latent["latent_units"] == 3
+    for key in ("probe_auroc", "fisher_ratio", "mahalanobis", "silhouette", "dead_share"):
+        assert np.isfinite(latent[key])
+
+
+def test_damaged_entries_are_recomputed(small_data, tmp_path, train_calls):
+    cache = RunCache(tmp_path)
+    run_point(tiny_point(), [0, 1], small_data, cache, n_bootstrap=0)
+    run_point(tiny_point(), [2, 3], small_data, cache, n_bootstrap=0)
+    keys = [run_key(tiny_point(), small_data, s) for s in (0, 1, 2, 3)]
+    record0, weights1 = cache.paths(keys[0])[0], cache.paths(keys[1])[1]
+    record0.write_text(record0.read_text()[:50])  # truncated JSON
+    data = bytearray(weights1.read_bytes())
+    data[-3] ^= 0xFF  # flipped bits in the weights
+    weights1.write_bytes(bytes(data))
+    assert cache.load(keys[0]) is None and cache.load(keys[1]) is None
+    assert cache.load(keys[2]) is not None
+    run_point(tiny_point(), [0, 1, 2, 3], small_data, cache, n_bootstrap=0)
+    assert train_calls[-1] == [0, 1]
+
+
+def test_an_interrupted_run_leaves_no_entry(small_data, tmp_path, monkeypatch):
+    cache = RunCache(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(json, "dump", interrupted)  # dies while writing the record
+    with pytest.raises(KeyboardInterrupt):
+        run_point(tiny_point(), [0, 1], small_data, cache, n_bootstrap=0)
+    monkeypatch.undo()
+    key = run_key(tiny_point(), small_data, 0)
+    assert not cache.paths(key)[0].exists()  # no record, so no entry
+    assert not [p for p in tmp_path.iterdir() if "tmp" in p.name]  # no temp files left
+    assert cache.load(key) is None
