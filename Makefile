@@ -4,6 +4,7 @@
 
 PYTHON ?= python3
 VENV ?= .venv
+LINT_PATHS := $(wildcard src tests benchmarks scripts)
 BIN := $(VENV)/bin
 SHARED_DATA := $(wildcard ../shared/data/creditcard.csv.gz)
 # Use the shared real data when it sits beside the checkout, unless the caller chose a folder.
@@ -29,17 +30,17 @@ demo: $(VENV)/.installed-runtime
 	$(BIN)/aescope study --out out/study
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format src tests benchmarks scripts
-	$(BIN)/ruff check --fix src tests benchmarks scripts
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
