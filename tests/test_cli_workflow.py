@@ -28,8 +28,19 @@ def model_path(workdir: Path) -> Path:
     path = workdir / "model.aescope"
     result = runner.invoke(
         app,
-        ["train", "--data", "creditcard-sample", "--arch", "seed-best", "--epochs", "2",
-         "--bootstrap", "50", "--out", str(path)],
+        [
+            "train",
+            "--data",
+            "creditcard-sample",
+            "--arch",
+            "seed-best",
+            "--epochs",
+            "2",
+            "--bootstrap",
+            "50",
+            "--out",
+            str(path),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "9,589" in result.output  # the summary is printed
@@ -58,8 +69,17 @@ def test_score_streams_in_chunks_and_keeps_ids(model_path, sample_csv, workdir, 
     out = workdir / f"scored{suffix}"
     result = runner.invoke(
         app,
-        ["score", str(model_path), str(sample_csv), "-o", str(out), "--id", "tx_id",
-         "--chunk-rows", "700"],
+        [
+            "score",
+            str(model_path),
+            str(sample_csv),
+            "-o",
+            str(out),
+            "--id",
+            "tx_id",
+            "--chunk-rows",
+            "700",
+        ],
     )
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(out) if suffix == ".csv" else pq.read_table(out).to_pandas()
@@ -92,8 +112,16 @@ def test_score_names_the_row_of_a_bad_value(model_path, sample_csv, workdir):
     bad_path = workdir / "nan.csv"
     bad.to_csv(bad_path, index=False)
     result = runner.invoke(
-        app, ["score", str(model_path), str(bad_path), "-o", str(workdir / "x.csv"),
-              "--chunk-rows", "1000"]
+        app,
+        [
+            "score",
+            str(model_path),
+            str(bad_path),
+            "-o",
+            str(workdir / "x.csv"),
+            "--chunk-rows",
+            "1000",
+        ],
     )
     assert result.exit_code == 2
     assert "'V3'" in result.output and "1234" in result.output
@@ -104,8 +132,21 @@ def test_evaluate_prints_metrics_with_cis_and_saves_plots(model_path, workdir):
     metrics_json = workdir / "metrics.json"
     result = runner.invoke(
         app,
-        ["evaluate", str(model_path), "creditcard-sample", "--label", "Class", "--amount",
-         "Amount", "--bootstrap", "50", "--plots", str(plots), "--json", str(metrics_json)],
+        [
+            "evaluate",
+            str(model_path),
+            "creditcard-sample",
+            "--label",
+            "Class",
+            "--amount",
+            "Amount",
+            "--bootstrap",
+            "50",
+            "--plots",
+            str(plots),
+            "--json",
+            str(metrics_json),
+        ],
     )
     assert result.exit_code == 0, result.output
     metrics = json.loads(metrics_json.read_text())
