@@ -231,3 +231,14 @@ def test_a_pickle_is_never_unpickled(tmp_path):
     with pytest.raises(ModelFileError):
         AutoencoderDetector.load(tmp_path / "evil.aescope")
     assert not marker.exists()
+
+
+def test_auto_defaults_are_sized_from_the_data():
+    detector = AutoencoderDetector(threshold="quantile:0.99")
+    assert detector.get_params()["architecture"] == "auto"
+    detector.set_params(epochs=3).fit(_normal_rows(400))
+    assert detector.architecture_.n_features == N_FEATURES
+    assert detector.config_.batch_size == 64 and detector.config_.patience == 20
+    assert len(detector.history_["train_loss"]) == 3
+    with pytest.raises(DataValidationError, match="epochs must be a number or 'auto'"):
+        AutoencoderDetector(epochs="lots").fit(_normal_rows(50))

@@ -30,7 +30,7 @@ from aescope.data import validate_frame
 from aescope.data.validate import check_labels
 from aescope.engine import TrainConfig, encode, reconstruct, train
 from aescope.errors import DataValidationError, ModelFileError
-from aescope.model import Architecture, load_architecture
+from aescope.model import Architecture, default_training, load_architecture
 from aescope.modelfile import load_model_file, save_model_file
 from aescope.preprocess import FittedPreprocessor, PreprocessSpec, check_columns, fit_preprocessor
 from aescope.progress import EpochProgress
@@ -46,9 +46,15 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     Parameters
     ----------
     architecture:
-        A preset name (``"seed-best"``, ``"seed-table1"``...), a TOML/JSON path,
+        ``"auto"`` (the default: widths sized from the number of features, see
+        :func:`aescope.model.default_architecture` and benchmarks/detection.md),
+        a preset name (``"seed-best"``, ``"seed-table1"``...), a TOML/JSON path,
         or an :class:`~aescope.model.Architecture`. Presets adapt to the number
         of input features.
+    epochs, batch_size, patience:
+        Numbers, or ``"auto"`` to size them from the number of training rows
+        (:func:`aescope.model.default_training`: a budget of optimiser steps,
+        larger batches for large tables, early stopping on validation normals).
     preprocessing:
         Columns to drop, log1p and how to scale; fitted on the training rows.
     threshold:
@@ -63,14 +69,14 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
     def __init__(
         self,
-        architecture: str | Architecture = "seed-best",
+        architecture: str | Architecture = "auto",
         *,
         preprocessing: PreprocessSpec | None = DEFAULT_PREPROCESSING,
-        epochs: int = 100,
-        batch_size: int = 64,
+        epochs: int | str = "auto",
+        batch_size: int | str = "auto",
         learning_rate: float = 1e-3,
         loss: str = "mse",
-        patience: int | None = 10,
+        patience: int | str | None = "auto",
         min_delta: float = 0.0,
         validation_share: float = 0.1,
         threshold: str | ThresholdPolicy = "fpr:0.01",
@@ -128,11 +134,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             else load_architecture(self.architecture, n_features=x_train.shape[1])
         )
         self.config_ = TrainConfig(
-            epochs=self.epochs,
-            batch_size=self.batch_size,
+            **self._training_sizes(len(x_train)),
             learning_rate=self.learning_rate,
             loss=self.loss,
-            patience=self.patience,
             min_delta=self.min_delta,
         )
         with EpochProgress() if self.verbose else contextlib.nullcontext() as on_epoch:
@@ -290,6 +294,19 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return detector
 
     # ------------------------------------------------------------------ helpers
+    def _training_sizes(self, n_rows: int) -> dict[str, Any]:
+        """Epochs, batch size and patience, with ``"auto"`` sized from the training rows."""
+        auto = default_training(n_rows)
+        sizes = {}
+        for name in ("epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                if value != "auto":
+                    raise DataValidationError(f"{name} must be a number or 'auto', got {value!r}")
+                value = auto[name]
+            sizes[name] = value
+        return sizes
+
     def _input_frame(self, X: Any, *, fitting: bool = False) -> pd.DataFrame:
         frame, is_frame = _to_frame(X)
         if fitting:

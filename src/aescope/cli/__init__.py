@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from aescope import __version__
-from aescope.cli import data_cmd, evaluate_cmd, model_cmd, score_cmd, study_cmd, train_cmd
+from aescope.cli import (
+    bench_cmd,
+    data_cmd,
+    evaluate_cmd,
+    model_cmd,
+    score_cmd,
+    study_cmd,
+    train_cmd,
+)
 
 app = typer.Typer(
     name="aescope",
@@ -21,6 +29,7 @@ app.command()(train_cmd.train)
 app.command()(score_cmd.score)
 app.command()(evaluate_cmd.evaluate)
 app.command()(study_cmd.study)
+app.command()(bench_cmd.bench)
 
 
 def _print_version(value: bool) -> None:

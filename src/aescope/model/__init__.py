@@ -1,5 +1,6 @@
 """Describing dense autoencoders: layers, presets from the study, summaries, files."""
 
+from aescope.model.auto import AUTO_NAME, default_architecture, default_training
 from aescope.model.io import (
     from_json,
     from_toml,
@@ -13,8 +14,11 @@ from aescope.model.spec import ACTIVATIONS, Architecture, Layer
 
 __all__ = [
     "ACTIVATIONS",
+    "AUTO_NAME",
     "Architecture",
     "Layer",
+    "default_architecture",
+    "default_training",
     "from_json",
     "from_toml",
     "get_preset",

@@ -12,6 +12,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from aescope.errors import ArchitectureError
+from aescope.model.auto import AUTO_NAME, default_architecture
 from aescope.model.io import FORMATS, from_toml, read_architecture
 from aescope.model.spec import Architecture
 
@@ -36,12 +37,14 @@ def load_architecture(
     n_features: int | None = 29,
     latent: int | None = None,
 ) -> Architecture:
-    """A preset by name, or a .toml/.json description by path.
+    """A preset by name, ``"auto"`` (sized from ``n_features``), or a .toml/.json path.
 
     ``n_features`` resizes the input/output to the table the model will see
     (``None`` keeps the width written in the file); ``latent`` resizes the latent layer.
     """
     text = os.fspath(preset_name_or_path)
+    if text == AUTO_NAME:
+        return _adapt(default_architecture(29 if n_features is None else n_features), None, latent)
     path = Path(text)
     if path.suffix.lower() in FORMATS or path.exists():
         if not path.exists():
@@ -50,7 +53,7 @@ def load_architecture(
     if text in list_presets():
         return get_preset(text, latent=latent, n_features=29 if n_features is None else n_features)
     raise ArchitectureError(
-        f"{text!r} is neither a preset ({', '.join(list_presets())}) "
+        f"{text!r} is neither a preset ({', '.join([AUTO_NAME, *list_presets()])}) "
         "nor an existing .toml/.json file"
     )
 

@@ -1,0 +1,285 @@
+"""The detectors of the benchmark behind one tiny interface: ``fit(x_train, x_val)``, ``score(x)``.
+
+Every detector receives the same scaled float32 matrices from
+:mod:`aescope.bench.protocol` and returns scores where *higher means more
+anomalous* (scikit-learn's ``score_samples`` is negated). Competitors run at
+their libraries' defaults, because the question the benchmark answers is what
+a user gets without tuning. The quadratic ones (LOF, OCSVM) and PyOD's slow
+per-row training loop get a documented cap on training rows instead.
+
+PyOD detectors are optional (the ``bench`` extra): :func:`available` says
+whether a detector's libraries import, and the CLI and tests skip the rest.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from aescope.errors import AescopeError
+
+
+class Detector(Protocol):
+    """What the runner needs: train on normal rows, then score any rows."""
+
+    def fit(self, x_train: np.ndarray, x_val: np.ndarray) -> None: ...
+
+    def score(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """A registered detector: how to build it for a seed, and what it needs."""
+
+    name: str
+    label: str
+    factory: Callable[[int], Detector]
+    family: str  # "aescope", "classic" or "deep"
+    requires: tuple[str, ...] = ()
+    max_train_rows: int | None = None
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- aescope
+
+
+class AescopeAE:
+    """aescope's :class:`~aescope.detector.AutoencoderDetector` on pre-scaled input.
+
+    ``architecture`` is ``"auto"`` (the default configuration sized from the
+    number of features) or a preset name. The training schedule (epochs, batch,
+    early stopping on the validation normals) is the default one for the row
+    count, so the two aescope entries differ only in their network.
+    """
+
+    def __init__(self, architecture: str = "auto", seed: int = 0) -> None:
+        self.architecture = architecture
+        self.seed = seed
+
+    def fit(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
+        from aescope.detector import AutoencoderDetector
+        from aescope.model import get_preset
+        from aescope.model.auto import default_architecture, default_training
+
+        d = x_train.shape[1]
+        if self.architecture == "auto":
+            arch = default_architecture(d)
+        else:
+            arch = get_preset(self.architecture, n_features=d)
+        self.model = AutoencoderDetector(
+            arch,
+            preprocessing=None,  # the protocol has scaled already
+            random_state=self.seed,
+            **default_training(len(x_train)),
+        )
+        self.model.fit(x_train, validation_data=x_val)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return self.model.score_samples(x)
+
+
+# --------------------------------------------------------------------------- classic
+
+
+class PCAReconstruction:
+    """Squared reconstruction error from the principal components that hold 95 % variance.
+
+    At most ``d - 1`` components are kept: with all of them every row would be
+    reconstructed exactly and every score would be zero.
+    """
+
+    def __init__(self, variance: float = 0.95, seed: int = 0) -> None:
+        self.variance = variance
+        self.seed = seed
+
+    def fit(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
+        from sklearn.decomposition import PCA
+
+        full = PCA(svd_solver="full").fit(x_train)
+        kept = int(np.searchsorted(np.cumsum(full.explained_variance_ratio_), self.variance) + 1)
+        self.n_components_ = max(1, min(kept, x_train.shape[1] - 1))
+        self.model = PCA(n_components=self.n_components_, svd_solver="full").fit(x_train)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        recon = self.model.inverse_transform(self.model.transform(x))
+        return np.sum((x - recon) ** 2, axis=1)
+
+
+class SklearnDetector:
+    """A scikit-learn outlier detector whose ``score_samples`` is *lower* for outliers."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
+
+    def fit(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
+        self.model = self.make()
+        self.model.fit(x_train)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return -np.asarray(self.model.score_samples(x), dtype=np.float64)
+
+
+def _iforest(seed: int) -> Detector:
+    from sklearn.ensemble import IsolationForest
+
+    return SklearnDetector(lambda: IsolationForest(random_state=seed))
+
+
+def _lof(seed: int) -> Detector:
+    from sklearn.neighbors import LocalOutlierFactor
+
+    return SklearnDetector(lambda: LocalOutlierFactor(novelty=True))
+
+
+def _ocsvm(seed: int) -> Detector:
+    from sklearn.svm import OneClassSVM
+
+    return SklearnDetector(lambda: OneClassSVM())
+
+
+# --------------------------------------------------------------------------- PyOD
+
+
+class PyODDetector:
+    """A PyOD detector; its ``decision_function`` is already higher for outliers."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
+
+    def fit(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
+        self.model = self.make()
+        self.model.fit(x_train)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.decision_function(x), dtype=np.float64)
+
+
+def _pyod_ae(seed: int) -> Detector:
+    def make() -> object:
+        import torch
+        from pyod.models.auto_encoder import AutoEncoder
+
+        # Two torch threads next to JAX's pool ran 8x slower per step on 2 cores.
+        torch.set_num_threads(1)
+        return AutoEncoder(random_state=seed, verbose=0)
+
+    return PyODDetector(make)
+
+
+def _ecod(seed: int) -> Detector:
+    def make() -> object:
+        from pyod.models.ecod import ECOD
+
+        return ECOD()
+
+    return PyODDetector(make)
+
+
+# --------------------------------------------------------------------------- registry
+
+LOF_MAX_TRAIN_ROWS = 10_000
+OCSVM_MAX_TRAIN_ROWS = 5_000
+PYOD_AE_MAX_TRAIN_ROWS = 10_000
+
+REGISTRY: dict[str, DetectorSpec] = {
+    spec.name: spec
+    for spec in (
+        DetectorSpec(
+            "aescope-auto",
+            "aescope AE (default)",
+            lambda seed: AescopeAE("auto", seed),
+            "aescope",
+            note="default_architecture(d): seed-best topology, widths >= 64/32/24, grown "
+            "for d > 32; default_training(n): step budget, early stopping on val normals",
+        ),
+        DetectorSpec(
+            "aescope-seed-best",
+            "aescope AE (seed-best)",
+            lambda seed: AescopeAE("seed-best", seed),
+            "aescope",
+            note="the study's credit-card network (64-32-24-32-64), same training schedule; "
+            "identical to the default for d <= 32",
+        ),
+        DetectorSpec(
+            "pca",
+            "PCA reconstruction",
+            lambda seed: PCAReconstruction(seed=seed),
+            "classic",
+            note="components holding 95 % of variance (at most d - 1)",
+        ),
+        DetectorSpec(
+            "iforest",
+            "Isolation Forest",
+            _iforest,
+            "classic",
+            note="scikit-learn defaults (100 trees, 256 rows each)",
+        ),
+        DetectorSpec(
+            "lof",
+            "LOF (novelty)",
+            _lof,
+            "classic",
+            max_train_rows=LOF_MAX_TRAIN_ROWS,
+            note="scikit-learn defaults, novelty=True (20 neighbours)",
+        ),
+        DetectorSpec(
+            "ocsvm",
+            "One-Class SVM",
+            _ocsvm,
+            "classic",
+            max_train_rows=OCSVM_MAX_TRAIN_ROWS,
+            note="scikit-learn defaults (RBF, gamma='scale', nu=0.5)",
+        ),
+        DetectorSpec(
+            "pyod-ae",
+            "PyOD AutoEncoder",
+            _pyod_ae,
+            "deep",
+            requires=("pyod", "torch"),
+            max_train_rows=PYOD_AE_MAX_TRAIN_ROWS,
+            note="PyOD defaults (64-32, batch 32, 10 epochs, batch norm, dropout 0.2); 1 thread",
+        ),
+        DetectorSpec(
+            "ecod",
+            "ECOD",
+            _ecod,
+            "classic",
+            requires=("pyod",),
+            note="PyOD defaults",
+        ),
+    )
+}
+
+
+def available(spec: DetectorSpec) -> bool:
+    """Whether every library ``spec`` needs can be imported here."""
+    return all(importlib.util.find_spec(module) is not None for module in spec.requires)
+
+
+def select_detectors(names: Sequence[str] | None = None) -> list[DetectorSpec]:
+    """Registered detectors by name (all available ones when ``names`` is None).
+
+    Naming a detector whose libraries are missing is an error that says which
+    extra to install; leaving ``names`` out silently skips it.
+    """
+    if names is None:
+        return [spec for spec in REGISTRY.values() if available(spec)]
+    unknown = [name for name in names if name not in REGISTRY]
+    if unknown:
+        raise AescopeError(
+            f"unknown detector(s) {', '.join(unknown)}; available: {', '.join(REGISTRY)}"
+        )
+    chosen = [REGISTRY[name] for name in names]
+    missing = [spec for spec in chosen if not available(spec)]
+    if missing:
+        needs = sorted({module for spec in missing for module in spec.requires})
+        raise AescopeError(
+            f"detector(s) {', '.join(s.name for s in missing)} need {', '.join(needs)}: "
+            "pip install 'aescope[bench]'"
+        )
+    return chosen

@@ -1,0 +1,279 @@
+"""`aescope bench`: aescope's autoencoders against classic and deep detectors, one protocol.
+
+Writes into ``--out``: ``results.csv`` (one row per data set, detector and seed,
+rewritten after every measurement so a long run can be resumed with
+``--resume``), ``summary.csv`` (mean and std over seeds), ``ranks.csv``,
+``report.md`` (every table, the ranks and how the run was made) and
+``ranks.png`` (average ranks with the Nemenyi critical difference).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from aescope._atomic import atomic_open
+from aescope.bench.detectors import REGISTRY, DetectorSpec, available, select_detectors
+from aescope.bench.figures import save_rank_figure
+from aescope.bench.ranks import RankSummary, summarize_ranks
+from aescope.bench.report import machine_facts, render_report
+from aescope.bench.runner import Record, run_benchmark
+from aescope.bench.sources import Source, adbench_sources, creditcard_source, select_sources
+from aescope.bench.tables import pivot, records_frame, summarize, write_csv
+from aescope.cli._common import console, out, user_errors
+from aescope.data.creditcard import DATA_DIR_ENV
+from aescope.errors import DataUnavailableError
+
+ONE_AE = "one aescope entry (seed-best left out)"
+
+
+def bench(
+    adbench_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder of ADBench .npz files (default: $AESCOPE_DATA_DIR/adbench)."),
+    ] = None,
+    creditcard: Annotated[
+        bool, typer.Option("--creditcard/--no-creditcard", help="Include the credit-card data.")
+    ] = True,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
+    datasets: Annotated[
+        str | None, typer.Option(help="Comma-separated data sets to run, e.g. creditcard,WBC.")
+    ] = None,
+    detectors: Annotated[
+        str | None, typer.Option(help="Comma-separated detectors (see --list-detectors).")
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1: splits and models.")] = 5,
+    max_train_rows: Annotated[
+        int | None, typer.Option(min=2, help="Cap training rows for every detector.")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for tables and the plot.")] = Path(
+        "bench-out"
+    ),
+    resume: Annotated[
+        bool, typer.Option(help="Keep the successful rows of an earlier results.csv in --out.")
+    ] = False,
+    list_detectors: Annotated[
+        bool, typer.Option("--list-detectors", help="List detectors and exit.")
+    ] = False,
+) -> None:
+    """Compare detectors on credit cards and ADBench: AUROC, AUPRC, recall @ 1 % FPR, ranks."""
+    with user_errors():
+        if list_detectors:
+            out.print(_detector_table())
+            return
+        chosen = select_detectors(_split_list(detectors))
+        skipped = [s.name for s in REGISTRY.values() if not available(s)]
+        if detectors is None and skipped:
+            console.print(
+                f"[yellow]skipping {', '.join(skipped)}: PyOD is not installed "
+                "(pip install 'aescope[bench]')[/]"
+            )
+        sources = _sources(adbench_dir, creditcard, data_dir)
+        sources = select_sources(sources, _split_list(datasets))
+        command = _command(
+            adbench_dir, creditcard, data_dir, datasets, detectors, seeds, max_train_rows, out_dir
+        )
+        run(sources, chosen, list(range(seeds)), max_train_rows, out_dir, resume, command)
+
+
+def run(
+    sources: list[Source],
+    detectors: list[DetectorSpec],
+    seeds: list[int],
+    max_train_rows: int | None,
+    out_dir: Path,
+    resume: bool,
+    command: str,
+) -> pd.DataFrame:
+    """Run the benchmark and write every output file; returns the summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    raw_path = out_dir / "results.csv"
+    records: list[Record] = _previous(raw_path) if resume else []
+    done = {(r["dataset"], r["detector"], int(r["seed"])) for r in records}
+    start, t0 = machine_facts(), time.perf_counter()
+    console.print(
+        f"{len(sources)} data sets × {len(detectors)} detectors × {len(seeds)} seeds "
+        f"({len(done)} done); load average {start['load'][0]}",
+        highlight=False,
+    )
+
+    def on_record(record: Record) -> None:
+        records.append(record)
+        write_csv(records_frame(records), raw_path)
+        quality = (
+            f"AUROC {record['auroc']:.3f}  AUPRC {record['auprc']:.3f}  "
+            f"fit {record['fit_seconds']:.1f}s  score {record['score_seconds']:.1f}s"
+            if not record["error"]
+            else f"[red]failed: {record['error']}[/]"
+        )
+        console.print(
+            f"{record['dataset']:>18} seed {record['seed']}  {record['detector']:<18} {quality}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    run_benchmark(
+        sources,
+        detectors,
+        seeds,
+        max_train_rows=max_train_rows,
+        skip=done,
+        on_record=on_record,
+    )
+    names = {s.name for s in sources}
+    wanted = {d.name for d in detectors}
+    kept = [
+        r
+        for r in records
+        if r["dataset"] in names and r["detector"] in wanted and int(r["seed"]) in seeds
+    ]
+    raw = records_frame(kept)
+    summary = summarize(raw)
+    write_csv(summary, out_dir / "summary.csv")
+    ranks = _rank_summaries(summary)
+    if ranks:
+        write_csv(_ranks_frame(ranks), out_dir / "ranks.csv")
+        first = next(iter(ranks.values()))
+        save_rank_figure(first, out_dir / "ranks.png", title=next(iter(ranks)))
+    report = render_report(
+        summary,
+        ranks,
+        detectors,
+        command=command,
+        seeds=seeds,
+        max_train_rows=max_train_rows,
+        start=start,
+        end=machine_facts(),
+        elapsed_seconds=time.perf_counter() - t0,
+        reused_rows=len(done),
+    )
+    with atomic_open(out_dir / "report.md", "w") as handle:
+        handle.write(report)
+    for heading, summaries in ranks.items():
+        out.print(_rank_console_table(heading, summaries))
+    console.print(f"wrote {out_dir}/: results.csv summary.csv ranks.csv report.md ranks.png")
+    return summary
+
+
+def _rank_summaries(summary: pd.DataFrame) -> dict[str, list[RankSummary]]:
+    """ADBench ranks first (the plot), then credit cards alone, then everything together."""
+    groups: dict[str, list[RankSummary]] = {}
+    both_aes = {"aescope-auto", "aescope-seed-best"} <= set(summary["detector"])
+    for family, heading, one_ae in (
+        ("adbench", "Average ranks across the ADBench data sets", False),
+        ("adbench", f"Average ranks across the ADBench data sets, {ONE_AE}", True),
+        ("creditcard", "Ranks on credit cards", False),
+        ("creditcard", f"Ranks on credit cards, {ONE_AE}", True),
+        (None, "Average ranks across all data sets", False),
+    ):
+        part = summary if family is None else summary[summary["family"] == family]
+        if one_ae:
+            if not both_aes:
+                continue
+            # seed-best equals the default on narrow tables; counted twice, it would
+            # push every competitor down a place wherever the two AEs win.
+            part = part[part["detector"] != "aescope-seed-best"]
+        if part.empty or part["detector"].nunique() < 2:
+            continue
+        if family is None and part["family"].nunique() < 2:
+            continue  # the same as one of the groups above
+        try:
+            groups[heading] = [
+                summarize_ranks(pivot(part, metric), metric) for metric in ("auprc", "auroc")
+            ]
+        except ValueError:
+            continue  # no data set where every detector succeeded
+    return groups
+
+
+def _ranks_frame(ranks: dict[str, list[RankSummary]]) -> pd.DataFrame:
+    rows = []
+    for heading, summaries in ranks.items():
+        for s in summaries:
+            for detector, value in s.average.items():
+                rows.append(
+                    {
+                        "group": heading,
+                        "metric": s.metric,
+                        "detector": detector,
+                        "average_rank": value,
+                        "n_datasets": s.n_datasets,
+                        "critical_difference": s.critical_difference,
+                        "friedman_p": s.friedman_p,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _rank_console_table(heading: str, summaries: list[RankSummary]) -> Table:
+    table = Table(title=f"{heading} (n = {summaries[0].n_datasets})", header_style="bold")
+    table.add_column("detector")
+    for s in summaries:
+        table.add_column(f"rank {s.metric}", justify="right")
+    for detector in summaries[0].average.index:
+        table.add_row(detector, *(f"{s.average[detector]:.2f}" for s in summaries))
+    return table
+
+
+def _detector_table() -> Table:
+    table = Table(title="detectors", header_style="bold")
+    for column in ("name", "available", "training rows", "notes"):
+        table.add_column(column)
+    for spec in REGISTRY.values():
+        cap = f"≤ {spec.max_train_rows:,}" if spec.max_train_rows else "all"
+        table.add_row(spec.name, "yes" if available(spec) else "no (needs PyOD)", cap, spec.note)
+    return table
+
+
+def _sources(adbench_dir: Path | None, creditcard: bool, data_dir: Path | None) -> list[Source]:
+    sources = [creditcard_source(data_dir)] if creditcard else []
+    if adbench_dir is None and os.environ.get(DATA_DIR_ENV):
+        candidate = Path(os.environ[DATA_DIR_ENV]) / "adbench"
+        adbench_dir = candidate if candidate.is_dir() else None
+    if adbench_dir is not None:
+        sources += adbench_sources(adbench_dir)
+    elif creditcard:
+        console.print("[yellow]no --adbench-dir given: credit cards only[/]")
+    if not sources:
+        raise DataUnavailableError("nothing to run: pass --adbench-dir and/or --creditcard")
+    return sources
+
+
+def _previous(path: Path) -> list[Record]:
+    if not path.exists():
+        return []
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    frame["error"] = frame["error"].fillna("").astype(str)
+    return [r for r in frame.to_dict("records") if not r["error"]]
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items or None
+
+
+def _command(adbench_dir, creditcard, data_dir, datasets, detectors, seeds, max_rows, out_dir):
+    parts = ["aescope", "bench"]
+    if adbench_dir is not None:
+        parts += ["--adbench-dir", str(adbench_dir)]
+    if not creditcard:
+        parts.append("--no-creditcard")
+    for flag, value in (
+        ("--data-dir", data_dir),
+        ("--datasets", datasets),
+        ("--detectors", detectors),
+        ("--max-train-rows", max_rows),
+    ):
+        if value is not None:
+            parts += [flag, str(value)]
+    parts += ["--seeds", str(seeds), "--out", str(out_dir)]
+    return shlex.join(parts)
