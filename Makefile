@@ -12,7 +12,7 @@ ifneq ($(SHARED_DATA),)
 export AESCOPE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: demo test lint format bench-env bench clean
+.PHONY: demo test lint format bench-env bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,25 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format $(LINT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+# Speed benchmarks against Keras, PyTorch and PyOD need the heavy `bench` extra, kept in
+# its own environment (about 4 GB) so the runtime and test installs stay small.
+BENCH_VENV ?= .venv-bench
+
+$(BENCH_VENV)/.installed-bench: pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench-env: $(BENCH_VENV)/.installed-bench
+
+bench: bench-env
+	$(BENCH_VENV)/bin/python benchmarks/train_speed.py --json out/bench/train_speed.json
+	$(BENCH_VENV)/bin/python benchmarks/score_speed.py --json out/bench/score_speed.json
+
+bench-smoke: bench-env
+	$(BENCH_VENV)/bin/python benchmarks/train_speed.py --rows 20000 --epochs 2 --rounds 1
+	$(BENCH_VENV)/bin/python benchmarks/score_speed.py --rows 100000 --repeats 1
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
