@@ -124,6 +124,9 @@ def test_explanations_point_at_the_broken_feature(fitted):
     assert (top["share_1"] >= top["share_2"]).all()
     errors = fitted.feature_errors(rows)
     np.testing.assert_allclose(errors.mean(axis=1), fitted.score_samples(rows), rtol=1e-4)
+    shifted = rows.set_index(rows.index + 100)
+    assert list(fitted.feature_errors(shifted).index[:2]) == [100, 101]
+    assert list(fitted.top_features(shifted).index[:2]) == [100, 101]
 
 
 def test_encode_and_reconstruct_in_original_units(fitted):

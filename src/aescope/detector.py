@@ -202,26 +202,21 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return (self.score_samples(X) >= self.threshold_).astype(np.int8)
 
     def feature_errors(self, X: Any) -> pd.DataFrame:
-        """Per-feature squared error in the model's (scaled) space; rows sum to d × score."""
-        x = self._transform(X)
-        errors = (reconstruct(self.architecture_, self.params_, x) - x) ** 2
-        return pd.DataFrame(errors, columns=list(self.preprocessor_.output_columns))
+        """Per-feature error in the model's (scaled) space, indexed like ``X``.
+
+        Squared for an MSE model, absolute for MAE, so each row's mean is its
+        :meth:`score_samples` value: one pass gives both scores and explanations.
+        """
+        check_is_fitted(self, "params_")
+        frame = self._input_frame(X)
+        errors = self._elementwise_errors(self.preprocessor_.transform(frame))
+        return pd.DataFrame(
+            errors, columns=list(self.preprocessor_.output_columns), index=frame.index
+        )
 
     def top_features(self, X: Any, k: int = 3) -> pd.DataFrame:
         """The ``k`` features that contributed most to each row's error, with their shares."""
-        errors = self.feature_errors(X)
-        k = min(k, errors.shape[1])
-        values = errors.to_numpy()
-        order = np.argsort(-values, axis=1, kind="stable")[:, :k]
-        names = np.asarray(errors.columns)[order]
-        shares = np.take_along_axis(values, order, axis=1) / np.maximum(
-            values.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny
-        )
-        out = {}
-        for j in range(k):
-            out[f"feature_{j + 1}"] = names[:, j]
-            out[f"share_{j + 1}"] = shares[:, j]
-        return pd.DataFrame(out, index=errors.index)
+        return rank_features(self.feature_errors(X), k)
 
     def encode(self, X: Any) -> np.ndarray:
         """Latent codes (the marked latent layer's activations)."""
@@ -331,10 +326,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self, "params_")
         return self.preprocessor_.transform(self._input_frame(X))
 
-    def _errors(self, x: np.ndarray) -> np.ndarray:
+    def _elementwise_errors(self, x: np.ndarray) -> np.ndarray:
         diff = reconstruct(self.architecture_, self.params_, x) - x
-        per_row = np.abs(diff) if self.config_.loss == "mae" else diff * diff
-        return per_row.mean(axis=1, dtype=np.float64)
+        return np.abs(diff) if self.config_.loss == "mae" else diff * diff
+
+    def _errors(self, x: np.ndarray) -> np.ndarray:
+        return self._elementwise_errors(x).mean(axis=1, dtype=np.float64)
 
     def _validation_parts(self, data: Any) -> tuple[pd.DataFrame, np.ndarray | None, Any]:
         parts = tuple(data) if isinstance(data, tuple | list) else (data,)
@@ -346,6 +343,22 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         labels = None if len(parts) < 2 or parts[1] is None else _labels(parts[1], len(frame))
         amount = parts[2] if len(parts) == 3 else None
         return frame, labels, amount
+
+
+def rank_features(errors: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """Each row's ``k`` largest per-feature errors: names and shares of the row's total."""
+    k = min(k, errors.shape[1])
+    values = errors.to_numpy()
+    order = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    names = np.asarray(errors.columns)[order]
+    shares = np.take_along_axis(values, order, axis=1) / np.maximum(
+        values.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny
+    )
+    out = {}
+    for j in range(k):
+        out[f"feature_{j + 1}"] = names[:, j]
+        out[f"share_{j + 1}"] = shares[:, j]
+    return pd.DataFrame(out, index=errors.index)
 
 
 def _as_policy(policy: str | ThresholdPolicy) -> ThresholdPolicy:

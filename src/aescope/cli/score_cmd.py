@@ -15,7 +15,7 @@ import typer
 
 from aescope._atomic import atomic_path
 from aescope.cli._common import console, user_errors
-from aescope.detector import AutoencoderDetector
+from aescope.detector import AutoencoderDetector, rank_features
 from aescope.errors import DataValidationError
 
 
@@ -104,14 +104,18 @@ def _score_chunk(
     detector: AutoencoderDetector, chunk: pd.DataFrame, id_column: str | None, top_k: int
 ) -> pd.DataFrame:
     features = chunk[list(detector.feature_names_in_)]
-    scores = detector.score_samples(features)
+    if top_k > 0:  # one pass: per-feature errors give both the score and the explanation
+        errors = detector.feature_errors(features)
+        scores = errors.to_numpy().mean(axis=1, dtype=np.float64)
+    else:
+        scores = detector.score_samples(features)
     out = pd.DataFrame(index=chunk.index)
     if id_column:
         out[id_column] = chunk[id_column].to_numpy()
     out["score"] = scores
     out["flag"] = (scores >= detector.threshold_).astype(np.int8)
     if top_k > 0:
-        names = detector.top_features(features, k=top_k).filter(like="feature_")
+        names = rank_features(errors, top_k).filter(like="feature_")
         # Column-wise string concatenation: a per-row ",".join costs more than scoring.
         joined = names.iloc[:, 0].astype(str)
         for column in names.columns[1:]:
