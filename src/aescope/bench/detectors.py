@@ -110,53 +110,51 @@ class PCAReconstruction:
         return np.sum((x - recon) ** 2, axis=1)
 
 
-class SklearnDetector:
-    """A scikit-learn outlier detector whose ``score_samples`` is *lower* for outliers."""
+class LibraryDetector:
+    """A scikit-learn or PyOD detector, its scores turned to "higher = more anomalous".
 
-    def __init__(self, make: Callable[[], object]) -> None:
-        self.make = make
+    scikit-learn's ``score_samples`` is *lower* for outliers (``sign=-1``); PyOD's
+    ``decision_function`` is already higher for outliers (``sign=+1``).
+    """
+
+    def __init__(self, make: Callable[[], object], method: str, sign: float) -> None:
+        self.make, self.method, self.sign = make, method, sign
 
     def fit(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
         self.model = self.make()
         self.model.fit(x_train)
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        return -np.asarray(self.model.score_samples(x), dtype=np.float64)
+        return self.sign * np.asarray(getattr(self.model, self.method)(x), dtype=np.float64)
+
+
+def _sklearn(make: Callable[[], object]) -> Detector:
+    return LibraryDetector(make, "score_samples", -1.0)
+
+
+def _pyod(make: Callable[[], object]) -> Detector:
+    return LibraryDetector(make, "decision_function", 1.0)
 
 
 def _iforest(seed: int) -> Detector:
     from sklearn.ensemble import IsolationForest
 
-    return SklearnDetector(lambda: IsolationForest(random_state=seed))
+    return _sklearn(lambda: IsolationForest(random_state=seed))
 
 
 def _lof(seed: int) -> Detector:
     from sklearn.neighbors import LocalOutlierFactor
 
-    return SklearnDetector(lambda: LocalOutlierFactor(novelty=True))
+    return _sklearn(lambda: LocalOutlierFactor(novelty=True))
 
 
 def _ocsvm(seed: int) -> Detector:
     from sklearn.svm import OneClassSVM
 
-    return SklearnDetector(lambda: OneClassSVM())
+    return _sklearn(lambda: OneClassSVM())
 
 
 # --------------------------------------------------------------------------- PyOD
-
-
-class PyODDetector:
-    """A PyOD detector; its ``decision_function`` is already higher for outliers."""
-
-    def __init__(self, make: Callable[[], object]) -> None:
-        self.make = make
-
-    def fit(self, x_train: np.ndarray, x_val: np.ndarray) -> None:
-        self.model = self.make()
-        self.model.fit(x_train)
-
-    def score(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.decision_function(x), dtype=np.float64)
 
 
 def _pyod_ae(seed: int) -> Detector:
@@ -168,7 +166,7 @@ def _pyod_ae(seed: int) -> Detector:
         torch.set_num_threads(1)
         return AutoEncoder(random_state=seed, verbose=0)
 
-    return PyODDetector(make)
+    return _pyod(make)
 
 
 def _ecod(seed: int) -> Detector:
@@ -177,7 +175,7 @@ def _ecod(seed: int) -> Detector:
 
         return ECOD()
 
-    return PyODDetector(make)
+    return _pyod(make)
 
 
 # --------------------------------------------------------------------------- registry
