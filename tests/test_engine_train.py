@@ -20,7 +20,7 @@ from aescope.engine import (
     shuffle_order,
     train,
 )
-from aescope.errors import DataValidationError, TrainingDivergedError
+from aescope.errors import ConfigError, DataValidationError, TrainingDivergedError
 from aescope.model import Architecture, Layer
 
 ARCH = Architecture.from_hidden(
@@ -251,9 +251,9 @@ def test_bad_inputs_are_named(data):
         train(ARCH, x, config=CONFIG)
     with pytest.raises(DataValidationError, match="x_val has no rows"):
         train(ARCH, data[0], data[1][:0], config=CONFIG)
-    with pytest.raises(ValueError, match="seeds"):
+    with pytest.raises(ConfigError, match="seeds"):
         train(ARCH, data[0], config=CONFIG, seeds=-1)
-    with pytest.raises(ValueError, match="at least one seed"):
+    with pytest.raises(ConfigError, match="at least one seed"):
         train(ARCH, data[0], config=CONFIG, seeds=[])
 
 
@@ -270,12 +270,12 @@ def test_bad_inputs_are_named(data):
     ],
 )
 def test_config_validation(kwargs, pattern):
-    with pytest.raises(ValueError, match=pattern):
+    with pytest.raises(ConfigError, match=pattern):
         TrainConfig(**kwargs)
 
 
 def test_config_round_trips_through_dict():
     config = TrainConfig(epochs=5, patience=2, loss="mae")
     assert TrainConfig.from_dict(config.to_dict()) == config
-    with pytest.raises(ValueError, match="unknown field"):
+    with pytest.raises(ConfigError, match="unknown field"):
         TrainConfig.from_dict({"epoch": 3})

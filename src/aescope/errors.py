@@ -24,6 +24,14 @@ class ArchitectureError(AescopeError, ValueError):
     """An autoencoder description is inconsistent or cannot be parsed."""
 
 
+class ConfigError(AescopeError, ValueError):
+    """A setting is out of range or unknown (training config, seeds, threshold policy)."""
+
+
+class ThresholdPolicyError(ConfigError):
+    """A threshold policy is misconfigured or its text/dict form cannot be parsed."""
+
+
 class TrainingDivergedError(AescopeError, FloatingPointError):
     """Training produced a NaN or infinite loss."""
 

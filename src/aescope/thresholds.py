@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import precision_recall_curve
 
 from aescope.data.validate import check_labels, check_scores
-from aescope.errors import AescopeError, DataValidationError
+from aescope.errors import DataValidationError, ThresholdPolicyError
 
 __all__ = [
     "DEFAULT_REVIEW_COST",
@@ -51,10 +51,6 @@ __all__ = [
 
 #: Cost of reviewing one alert, in the amount's currency (credit cards: euros).
 DEFAULT_REVIEW_COST = 5.0
-
-
-class ThresholdPolicyError(AescopeError, ValueError):
-    """A threshold policy is misconfigured or its text/dict form cannot be parsed."""
 
 
 # --------------------------------------------------------------------------- input checks

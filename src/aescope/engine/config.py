@@ -14,6 +14,7 @@ from typing import Any
 import optax
 
 from aescope.engine.objective import LOSSES
+from aescope.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,15 @@ class TrainConfig:
         for name in ("learning_rate", "epsilon"):
             value = getattr(self, name)
             if not _finite(value) or value <= 0:
-                raise ValueError(f"TrainConfig.{name} must be a finite number > 0, got {value!r}")
+                raise ConfigError(f"TrainConfig.{name} must be a finite number > 0, got {value!r}")
         for name in ("beta1", "beta2"):
             value = getattr(self, name)
             if not _finite(value) or not 0 <= value < 1:
-                raise ValueError(f"TrainConfig.{name} must be in [0, 1), got {value!r}")
+                raise ConfigError(f"TrainConfig.{name} must be in [0, 1), got {value!r}")
         if not _finite(self.min_delta) or self.min_delta < 0:
-            raise ValueError(f"TrainConfig.min_delta must be >= 0, got {self.min_delta!r}")
+            raise ConfigError(f"TrainConfig.min_delta must be >= 0, got {self.min_delta!r}")
         if self.loss not in LOSSES:
-            raise ValueError(
+            raise ConfigError(
                 f"TrainConfig.loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"
             )
 
@@ -66,7 +67,7 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"TrainConfig: unknown field(s) {sorted(unknown)}")
+            raise ConfigError(f"TrainConfig: unknown field(s) {sorted(unknown)}")
         return cls(**d)
 
 
@@ -86,4 +87,4 @@ def _finite(value: Any) -> bool:
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"TrainConfig.{name} must be an integer >= {minimum}, got {value!r}")
+        raise ConfigError(f"TrainConfig.{name} must be an integer >= {minimum}, got {value!r}")

@@ -20,7 +20,7 @@ from aescope.engine.devices import padded_seeds, placers, replica_devices
 from aescope.engine.epoch import Metrics, epoch_runner, hyper_values, initial_state
 from aescope.engine.params import check_seed, to_numpy
 from aescope.engine.results import EpochReport, History, TrainResult
-from aescope.errors import DataValidationError, TrainingDivergedError
+from aescope.errors import ConfigError, DataValidationError, TrainingDivergedError
 from aescope.model.spec import Architecture
 
 VAL_CHUNK = 16384
@@ -43,7 +43,7 @@ def train(
     """
     seed_list = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
     if not seed_list:
-        raise ValueError("seeds must name at least one seed")
+        raise ConfigError("seeds must name at least one seed")
     seed_list = [check_seed(s) for s in seed_list]
     xt = _as_table(x_train, arch, "x_train")
     has_val = x_val is not None

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from aescope.errors import ConfigError
 from aescope.model.spec import Architecture
 
 Params = list[dict[str, jax.Array]]
@@ -22,9 +23,9 @@ Params = list[dict[str, jax.Array]]
 
 
 def check_seed(seed) -> int:
-    """A seed as a Python int in [0, 2**32), or ValueError naming it."""
+    """A seed as a Python int in [0, 2**32), or ConfigError naming it."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
-        raise ValueError(f"seeds must be integers in [0, 2**32), got {seed!r}")
+        raise ConfigError(f"seeds must be integers in [0, 2**32), got {seed!r}")
     return int(seed)
 
 
