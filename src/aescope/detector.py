@@ -15,7 +15,6 @@ aescope's score to compare with them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from aescope import __version__
-from aescope.data import validate_frame
-from aescope.data.validate import check_labels
+from aescope.data.dataset import frame_fingerprint
+from aescope.data.validate import check_labels, validate_frame
 from aescope.engine import TrainConfig, encode, reconstruct, train
 from aescope.errors import DataValidationError, ModelFileError
 from aescope.model import Architecture, default_training, load_architecture
@@ -319,7 +318,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             check_columns(frame.columns, list(self.feature_names_in_))
         frame = validate_frame(frame)
         if fitting:
-            self.data_fingerprint_ = _fingerprint(frame)
+            self.data_fingerprint_ = frame_fingerprint(frame)
         return frame
 
     def _transform(self, X: Any) -> np.ndarray:
@@ -381,13 +380,6 @@ def _to_frame(X: Any) -> tuple[pd.DataFrame, bool]:
     if array.ndim != 2:
         raise DataValidationError(f"X must be 2-D (rows × features), got shape {array.shape}")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])]), False
-
-
-def _fingerprint(frame: pd.DataFrame) -> str:
-    digest = hashlib.sha256()
-    digest.update(",".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
 
 
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from aescope.data.creditcard import (
     load_creditcard,
     load_creditcard_file,
 )
-from aescope.data.dataset import Dataset
+from aescope.data.dataset import Dataset, frame_fingerprint
 from aescope.data.download import download_verified, sha256_of
 from aescope.data.named import BUILTIN_DATASETS, load_dataset
 from aescope.data.tables import load_table, read_frame
@@ -30,6 +30,7 @@ __all__ = [
     "download_creditcard",
     "download_verified",
     "find_creditcard",
+    "frame_fingerprint",
     "load_adbench",
     "load_creditcard",
     "load_creditcard_file",

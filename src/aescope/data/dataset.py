@@ -69,17 +69,7 @@ class Dataset:
         and of the index, so the same data loaded from CSV, gzip or Parquet
         gives the same fingerprint, and a model file can name the data it saw.
         """
-        digest = hashlib.sha256()
-        header = {
-            "columns": [str(c) for c in self.frame.columns],
-            "dtypes": [str(t) for t in self.frame.dtypes],
-            "rows": len(self.frame),
-        }
-        digest.update(json.dumps(header, sort_keys=True).encode())
-        for column in self.frame.columns:
-            values = self.frame[column].to_numpy()
-            digest.update(np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")))
-        return digest.hexdigest()
+        return frame_fingerprint(self.frame)
 
     def summary(self) -> dict[str, Any]:
         """Plain-Python summary (JSON-ready): sizes, anomaly share and per-feature stats.
@@ -109,3 +99,22 @@ class Dataset:
             "anomaly_share": None if anomalies is None or rows == 0 else anomalies / rows,
             "columns": stats,
         }
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """sha256 of a frame's column names, dtypes, row count and little-endian value bytes.
+
+    Shared by :meth:`Dataset.fingerprint` and the model files' ``data_fingerprint``,
+    so a model's record of its training data uses the same algorithm as a data set's.
+    """
+    digest = hashlib.sha256()
+    header = {
+        "columns": [str(c) for c in frame.columns],
+        "dtypes": [str(t) for t in frame.dtypes],
+        "rows": len(frame),
+    }
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for column in frame.columns:
+        values = frame[column].to_numpy()
+        digest.update(np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")))
+    return digest.hexdigest()
