@@ -46,22 +46,17 @@ def fit_holdout(
     detector.fit(X.iloc[split.train], validation_data=(X.iloc[split.val], y[split.val]))
     test_scores = detector.score_samples(X.iloc[split.test])
     amount = None if amount_column is None else data.frame[amount_column].to_numpy()
-    metrics = evaluate(
-        y[split.test],
-        test_scores,
-        threshold=detector.threshold_,
-        amount=None if amount is None else amount[split.test],
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-    )
     natural = natural_prevalence(split, y, seed=seed)
-    position = np.searchsorted(split.test, natural)
-    natural_metrics = evaluate(
-        y[natural],
-        test_scores[position],
-        threshold=detector.threshold_,
-        amount=None if amount is None else amount[natural],
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-    )
-    return HoldoutResult(detector, split, test_scores, metrics, natural_metrics)
+
+    def measure(rows: np.ndarray) -> dict[str, Any]:
+        """Metrics on ``rows`` (a subset of the test rows, whose scores are already known)."""
+        return evaluate(
+            y[rows],
+            test_scores[np.searchsorted(split.test, rows)],
+            threshold=detector.threshold_,
+            amount=None if amount is None else amount[rows],
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        )
+
+    return HoldoutResult(detector, split, test_scores, measure(split.test), measure(natural))

@@ -253,12 +253,7 @@ def _envelope(path: Path, header: dict[str, Any], expected: int) -> dict[str, st
 
 def _check_layout(path: Path, header: dict[str, Any], md: dict[str, str], data_len: int) -> dict:
     """Compare the declared tensors with safetensors' index before parsing any data."""
-    try:
-        declared = json.loads(md["tensors"])
-    except json.JSONDecodeError:
-        raise ModelFileError(f"{path}: tensor declaration is not valid JSON") from None
-    if not isinstance(declared, dict):
-        raise ModelFileError(f"{path}: tensor declaration is not a JSON object")
+    declared = _json_object(path, md["tensors"], "tensor declaration")
     index = {k: v for k, v in header.items() if k != "__metadata__"}
     if set(index) != set(declared):
         raise ModelFileError(
@@ -354,13 +349,18 @@ def _read_file(path: Path) -> bytes:
 
 
 def _parse_meta(path: Path, md: dict[str, str]) -> dict[str, Any]:
+    return _json_object(path, md["meta"], "metadata")
+
+
+def _json_object(path: Path, text: str, what: str) -> dict[str, Any]:
+    """Parse one JSON object out of the header, or say which part of the file is broken."""
     try:
-        meta = json.loads(md["meta"])
+        value = json.loads(text)
     except json.JSONDecodeError:
-        raise ModelFileError(f"{path}: metadata is not valid JSON; file is corrupted") from None
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{path}: metadata is not a JSON object")
-    return meta
+        raise ModelFileError(f"{path}: {what} is not valid JSON; file is corrupted") from None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{path}: {what} is not a JSON object")
+    return value
 
 
 def load_model_file(
