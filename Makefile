@@ -58,7 +58,7 @@ bench: bench-env
 	$(BENCH_VENV)/bin/python benchmarks/score_speed.py --json out/bench/score_speed.json
 
 bench-smoke: bench-env
-	$(BENCH_VENV)/bin/python benchmarks/train_speed.py --rows 20000 --epochs 2 --rounds 1
+	$(BENCH_VENV)/bin/python benchmarks/train_speed.py --rows 20000 --epochs 2 --rounds 1 --loss-seeds 3
 	$(BENCH_VENV)/bin/python benchmarks/score_speed.py --rows 100000 --repeats 1
 
 clean:

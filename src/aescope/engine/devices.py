@@ -1,33 +1,88 @@
-"""Where replicas run: spread over the local devices when there is more than one.
+"""Where replicas run: in groups side by side, one group per CPU core or per device.
 
-Nothing here names a platform. On one device (a plain CPU, one GPU) replicas
-are simply vmapped; with several local devices (several GPUs, or a CPU split by
-:func:`set_host_device_count`) the replica axis is sharded across them and XLA
-runs the shards in parallel.
+XLA runs a computation as small as an autoencoder's training step on one CPU
+core (its operations are too small to split), so K vmapped replicas in one
+computation take about K times as long as one. The replicas are therefore
+split into groups, each its own vmapped computation, and the groups' epochs
+run side by side in threads: JAX releases the GIL while XLA runs, so on a CPU
+each group gets a core. With several local devices (GPUs, or a CPU split by
+:func:`set_host_device_count`) the groups are dealt out over the devices.
+Nothing here names a platform beyond "a CPU has cores".
 """
 
 from __future__ import annotations
 
-import functools
+import math
 import os
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import jax
-import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from aescope.errors import ConfigError
 
 _FLAG = "--xla_force_host_platform_device_count"
 
 
-def set_host_device_count(n: int | None = None) -> None:
-    """Expose ``n`` CPU devices (default: all cores) so that replicas use every core.
+@dataclass(frozen=True)
+class ReplicaGroup:
+    """Replicas trained as one vmapped computation on ``device``.
 
-    XLA runs one CPU computation on one core when its operations are as small
-    as an autoencoder's batches, so K replicas on a single CPU device take K
-    times as long as one; split into devices, they run side by side. Like
-    ``numpyro.set_host_device_count``, this only works if called before JAX
-    starts its backend (before the first array is created), and it changes the
-    CPU device count for the whole process.
+    Groups of one training have equal sizes, so they share one compiled epoch;
+    the last group is padded by repeating its last seed, and only the first
+    ``n_real`` replicas of a group are reported.
+    """
+
+    device: Any
+    seeds: tuple[int, ...]
+    n_real: int
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def default_group_count() -> int:
+    """One group per device, and on a CPU at least one per usable core."""
+    devices = jax.local_devices()
+    if devices[0].platform == "cpu":
+        return max(len(devices), usable_cores())
+    return len(devices)
+
+
+def split_replicas(seeds: list[int], groups: int | None = None) -> list[ReplicaGroup]:
+    """Split ``seeds`` into at most ``groups`` equal groups (default: :func:`default_group_count`).
+
+    More groups than replicas make no sense, and the group size decides the
+    count: 5 replicas in up to 4 groups are 3 groups of 2, the last padded.
+    """
+    if groups is None:
+        groups = default_group_count()
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ConfigError(f"replica_groups must be a positive integer, got {groups!r}")
+    size = math.ceil(len(seeds) / min(groups, len(seeds)))
+    devices = jax.local_devices()
+    out = []
+    for g, start in enumerate(range(0, len(seeds), size)):
+        real = list(seeds[start : start + size])
+        padded = real + real[-1:] * (size - len(real))
+        out.append(ReplicaGroup(devices[g % len(devices)], tuple(padded), len(real)))
+    return out
+
+
+def set_host_device_count(n: int | None = None) -> None:
+    """Expose ``n`` CPU devices (default: all cores) to JAX.
+
+    Replica groups already use every core of a single CPU device, so training
+    does not need this; it exists for code that wants several CPU devices (to
+    test multi-device placement without GPUs, say). Like
+    ``numpyro.set_host_device_count``, it only works if called before JAX starts
+    its backend (before the first array is created), and it changes the CPU
+    device count for the whole process.
     """
     if n is None:
         n = os.cpu_count() or 1
@@ -35,29 +90,3 @@ def set_host_device_count(n: int | None = None) -> None:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     flags = re.sub(rf"{_FLAG}=\S+", "", os.environ.get("XLA_FLAGS", "")).strip()
     os.environ["XLA_FLAGS"] = f"{flags} {_FLAG}={n}".strip()
-
-
-def replica_devices(k: int) -> list:
-    """Up to ``k`` local devices to spread ``k`` replicas over."""
-    return jax.local_devices()[: max(1, min(k, jax.local_device_count()))]
-
-
-def padded_seeds(seeds: list[int], n_devices: int) -> list[int]:
-    """``seeds`` extended to a multiple of ``n_devices`` by repeating the last one.
-
-    Sharding needs equal shards, so 3 replicas on 2 devices run as 4; the extra
-    replica repeats a real one (so it cannot fail differently) and is dropped.
-    """
-    extra = -len(seeds) % n_devices
-    return seeds + seeds[-1:] * extra
-
-
-def placers(devices: list):
-    """(put_split, put_shared): place replica-axis pytrees sharded, shared arrays everywhere."""
-    if len(devices) == 1:
-        put = functools.partial(jax.device_put, device=devices[0])
-        return put, put
-    mesh = Mesh(np.asarray(devices), ("replica",))
-    split = NamedSharding(mesh, PartitionSpec("replica"))
-    shared = NamedSharding(mesh, PartitionSpec())
-    return (lambda tree: jax.device_put(tree, split)), (lambda a: jax.device_put(a, shared))

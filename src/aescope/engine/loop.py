@@ -10,14 +10,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from aescope.engine.config import TrainConfig
-from aescope.engine.devices import padded_seeds, placers, replica_devices
-from aescope.engine.epoch import Metrics, epoch_runner, hyper_values, initial_state
+from aescope.engine.devices import ReplicaGroup, split_replicas
+from aescope.engine.epoch import Metrics, State, epoch_runner, hyper_values, initial_state
 from aescope.engine.params import check_seed, to_numpy
 from aescope.engine.results import EpochReport, History, TrainResult
 from aescope.errors import ConfigError, DataValidationError, TrainingDivergedError
@@ -34,11 +38,14 @@ def train(
     config: TrainConfig = TrainConfig(),  # noqa: B008 - frozen, so a shared default is safe
     seeds: int | Sequence[int] = 0,
     on_epoch: Callable[[EpochReport], None] | None = None,
+    replica_groups: int | None = None,
 ) -> TrainResult:
     """Train ``len(seeds)`` independently seeded replicas of ``arch`` together.
 
     Replica ``k`` depends only on ``seeds[k]`` and the data: its weights equal
-    those of a one-replica run with that seed up to float rounding. Raises
+    those of a one-replica run with that seed up to float rounding. The replicas
+    run as ``replica_groups`` vmapped groups side by side (default: one per CPU
+    core or device, see :mod:`aescope.engine.devices`). Raises
     :class:`TrainingDivergedError` when a replica's loss becomes NaN or infinite.
     """
     seed_list = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
@@ -50,53 +57,135 @@ def train(
     xv, wv = _val_chunks(_as_table(x_val, arch, "x_val") if has_val else xt[:1], has_val)
     n_rows = xt.shape[0]
 
-    n_replicas = len(seed_list)
-    devices = replica_devices(n_replicas)
-    seed_list = padded_seeds(seed_list, len(devices))
-    seed_array = np.asarray(seed_list, np.uint32)
-    place, place_all = placers(devices)
-    xt, xv, wv = place_all(xt), place_all(xv), place_all(wv)
-    hyper = place_all(hyper_values(config))
-    state = place(initial_state(arch, seed_array))
-    order = place(_orders(seed_list, 0, n_rows, config.shuffle))
+    groups = split_replicas(seed_list, replica_groups)
+    shared = {
+        g.device: jax.device_put((xt, xv, wv, hyper_values(config)), g.device) for g in groups
+    }
+    runs = [
+        _GroupRun(
+            group=g,
+            shared=shared[g.device],
+            state=jax.device_put(initial_state(arch, np.asarray(g.seeds, np.uint32)), g.device),
+            order=jax.device_put(_orders(g.seeds, 0, n_rows, config.shuffle), g.device),
+        )
+        for g in groups
+    ]
     compile_seconds = 0.0
     if config.epochs:
         t0 = time.perf_counter()
-        run = epoch_runner(arch, config, has_val)
-        run = run.lower(state, order, jnp.int32(0), hyper, xt, xv, wv).compile()
+        compiled = {}
+        for r in runs:  # groups have equal sizes: one compile per device
+            if r.group.device not in compiled:
+                runner = epoch_runner(arch, config, has_val)
+                compiled[r.group.device] = runner.lower(
+                    r.state, r.order, jnp.int32(0), *_shared_args(r.shared)
+                ).compile()
+            r.compiled = compiled[r.group.device]
         compile_seconds = time.perf_counter() - t0
 
-    histories = [History(seed=int(s)) for s in seed_list[:n_replicas]]
-    active = np.ones(n_replicas, bool)
-    for epoch in range(config.epochs):
-        t0 = time.perf_counter()
-        state, metrics = run(state, order, jnp.int32(epoch), hyper, xt, xv, wv)
-        if epoch + 1 < config.epochs:  # shuffle the next epoch while this one runs
-            order = place(_orders(seed_list, epoch + 1, n_rows, config.shuffle))
-        m = Metrics(*(a[:n_replicas] for a in jax.device_get(metrics)))
-        seconds = time.perf_counter() - t0
-        _check_finite(m, active, epoch, config, seed_list, has_val)
-        _record(histories, m, active, seconds, has_val)
-        if on_epoch is not None:
-            on_epoch(_report(epoch, config.epochs, m, seconds, active, has_val))
-        active = np.asarray(m.active, bool)
-        if not active.any():
-            break
+    histories = [History(seed=s) for s in seed_list]
+    active = np.ones(len(seed_list), bool)
+    with ThreadPoolExecutor(len(runs)) if len(runs) > 1 else nullcontext() as pool:
+        for epoch in range(config.epochs):
+            t0 = time.perf_counter()
+            live = [r for r in runs if r.any_active]
+            pending = _start(live, epoch, pool)
+            if epoch + 1 < config.epochs:  # shuffle the next epoch while this one runs
+                for r in live:
+                    order = _orders(r.group.seeds, epoch + 1, n_rows, config.shuffle)
+                    r.next_order = jax.device_put(order, r.group.device)
+            _finish(pending)
+            for r in live:
+                r.next_epoch()
+            m = Metrics(*(np.concatenate(c) for c in zip(*(r.metrics for r in runs), strict=True)))
+            seconds = time.perf_counter() - t0
+            _check_finite(m, active, epoch, config, seed_list, has_val)
+            _record(histories, m, active, seconds, has_val)
+            if on_epoch is not None:
+                on_epoch(_report(epoch, config.epochs, m, seconds, active, has_val))
+            active = np.asarray(m.active, bool)
+            if not active.any():
+                break
 
-    best_epoch = np.asarray(state.best_epoch)
+    best_epoch = np.concatenate([np.asarray(r.state.best_epoch)[: r.group.n_real] for r in runs])
     for k, h in enumerate(histories):
         h.best_epoch = int(best_epoch[k])
         h.stopped_epoch = len(h.train_loss) - 1
         h.early_stopped = not bool(active[k])
-    final = state.best_params if config.restore_best else state.params
+    finals = [
+        jax.tree_util.tree_map(lambda a, n=r.group.n_real: a[:n], to_numpy(r.final(config)))
+        for r in runs
+    ]
     return TrainResult(
         arch=arch,
         config=config,
-        seeds=tuple(int(s) for s in seed_list[:n_replicas]),
-        params=[{k: v[:n_replicas] for k, v in layer.items()} for layer in to_numpy(final)],
+        seeds=tuple(seed_list),
+        params=jax.tree_util.tree_map(lambda *parts: np.concatenate(parts), *finals),
         histories=histories,
         compile_seconds=compile_seconds,
     )
+
+
+@dataclass
+class _GroupRun:
+    """One replica group's device-side state between epochs, and its latest metrics."""
+
+    group: ReplicaGroup
+    shared: tuple
+    state: State
+    order: jax.Array
+    next_order: jax.Array | None = None
+    compiled: Any = None
+    metrics: tuple[np.ndarray, ...] = ()
+
+    @property
+    def any_active(self) -> bool:
+        return bool(np.asarray(self.state.active)[: self.group.n_real].any())
+
+    def final(self, config: TrainConfig):
+        return self.state.best_params if config.restore_best else self.state.params
+
+    def dispatch(self, epoch: int):
+        """Start the epoch (XLA runs asynchronously); returns the metrics still on device."""
+        self.state, metrics = self.compiled(
+            self.state, self.order, jnp.int32(epoch), *_shared_args(self.shared)
+        )
+        return metrics
+
+    def collect(self, metrics) -> None:
+        """Wait for the epoch; keep the real replicas' metrics."""
+        self.metrics = tuple(a[: self.group.n_real] for a in jax.device_get(metrics))
+
+    def next_epoch(self) -> None:
+        """Switch to the order drawn for the next epoch (main thread, after ``collect``)."""
+        if self.next_order is not None:
+            self.order, self.next_order = self.next_order, None
+
+
+def _start(live: list[_GroupRun], epoch: int, pool: ThreadPoolExecutor | None) -> list:
+    """Launch every live group's epoch: in threads when there are several groups.
+
+    A single group needs no thread: JAX dispatch is asynchronous already. Several
+    groups on one CPU device would run one after another that way, so each waits
+    for its own epoch in a thread, and XLA runs them on different cores.
+    """
+    if pool is None:
+        return [(r, r.dispatch(epoch)) for r in live]
+    return [(None, pool.submit(lambda r=r: r.collect(r.dispatch(epoch)))) for r in live]
+
+
+def _finish(pending: list) -> None:
+    for run, result in pending:
+        if run is None:
+            result.result()  # re-raises a group's exception here
+        else:
+            run.collect(result)
+
+
+def _shared_args(shared: tuple) -> tuple:
+    """(hyper, x_train, x_val, w_val): the runner's argument order."""
+    xt, xv, wv, hyper = shared
+    return hyper, xt, xv, wv
 
 
 def shuffle_order(seed: int, epoch: int, n_rows: int) -> np.ndarray:
