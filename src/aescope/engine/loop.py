@@ -7,6 +7,7 @@ Python here is paid once per epoch, not once per batch.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -57,31 +58,8 @@ def train(
     xv, wv = _val_chunks(_as_table(x_val, arch, "x_val") if has_val else xt[:1], has_val)
     n_rows = xt.shape[0]
 
-    groups = split_replicas(seed_list, replica_groups)
-    shared = {
-        g.device: jax.device_put((xt, xv, wv, hyper_values(config)), g.device) for g in groups
-    }
-    runs = [
-        _GroupRun(
-            group=g,
-            shared=shared[g.device],
-            state=jax.device_put(initial_state(arch, np.asarray(g.seeds, np.uint32)), g.device),
-            order=jax.device_put(_orders(g.seeds, 0, n_rows, config.shuffle), g.device),
-        )
-        for g in groups
-    ]
-    compile_seconds = 0.0
-    if config.epochs:
-        t0 = time.perf_counter()
-        compiled = {}
-        for r in runs:  # groups have equal sizes: one compile per device
-            if r.group.device not in compiled:
-                runner = epoch_runner(arch, config, has_val)
-                compiled[r.group.device] = runner.lower(
-                    r.state, r.order, jnp.int32(0), *_shared_args(r.shared)
-                ).compile()
-            r.compiled = compiled[r.group.device]
-        compile_seconds = time.perf_counter() - t0
+    runs = _group_runs(arch, config, split_replicas(seed_list, replica_groups), xt, xv, wv)
+    compile_seconds = _compile(runs, arch, config, has_val) if config.epochs else 0.0
 
     histories = [History(seed=s) for s in seed_list]
     active = np.ones(len(seed_list), bool)
@@ -89,14 +67,10 @@ def train(
         for epoch in range(config.epochs):
             t0 = time.perf_counter()
             live = [r for r in runs if r.any_active]
-            pending = _start(live, epoch, pool)
+            meanwhile = None
             if epoch + 1 < config.epochs:  # shuffle the next epoch while this one runs
-                for r in live:
-                    order = _orders(r.group.seeds, epoch + 1, n_rows, config.shuffle)
-                    r.next_order = jax.device_put(order, r.group.device)
-            _finish(pending)
-            for r in live:
-                r.next_epoch()
+                meanwhile = functools.partial(_draw_orders, live, epoch + 1, n_rows, config)
+            _run_epoch(live, epoch, pool, meanwhile)
             m = Metrics(*(np.concatenate(c) for c in zip(*(r.metrics for r in runs), strict=True)))
             seconds = time.perf_counter() - t0
             _check_finite(m, active, epoch, config, seed_list, has_val)
@@ -107,15 +81,12 @@ def train(
             if not active.any():
                 break
 
-    best_epoch = np.concatenate([np.asarray(r.state.best_epoch)[: r.group.n_real] for r in runs])
+    best_epoch = np.concatenate([r.real(r.state.best_epoch) for r in runs])
     for k, h in enumerate(histories):
         h.best_epoch = int(best_epoch[k])
         h.stopped_epoch = len(h.train_loss) - 1
         h.early_stopped = not bool(active[k])
-    finals = [
-        jax.tree_util.tree_map(lambda a, n=r.group.n_real: a[:n], to_numpy(r.final(config)))
-        for r in runs
-    ]
+    finals = [r.real(to_numpy(r.final(config.restore_best))) for r in runs]
     return TrainResult(
         arch=arch,
         config=config,
@@ -131,61 +102,99 @@ class _GroupRun:
     """One replica group's device-side state between epochs, and its latest metrics."""
 
     group: ReplicaGroup
-    shared: tuple
+    data: tuple  # (hyper, x_train, x_val, w_val) on the group's device
     state: State
     order: jax.Array
     next_order: jax.Array | None = None
     compiled: Any = None
     metrics: tuple[np.ndarray, ...] = ()
 
+    def real(self, tree):
+        """``tree`` without the padding replicas (leading axis), as NumPy arrays."""
+        return jax.tree_util.tree_map(lambda a: np.asarray(a)[: self.group.n_real], tree)
+
     @property
     def any_active(self) -> bool:
-        return bool(np.asarray(self.state.active)[: self.group.n_real].any())
+        return bool(self.real(self.state.active).any())
 
-    def final(self, config: TrainConfig):
-        return self.state.best_params if config.restore_best else self.state.params
+    def final(self, restore_best: bool):
+        return self.state.best_params if restore_best else self.state.params
 
     def dispatch(self, epoch: int):
         """Start the epoch (XLA runs asynchronously); returns the metrics still on device."""
-        self.state, metrics = self.compiled(
-            self.state, self.order, jnp.int32(epoch), *_shared_args(self.shared)
-        )
+        self.state, metrics = self.compiled(self.state, self.order, jnp.int32(epoch), *self.data)
         return metrics
 
     def collect(self, metrics) -> None:
-        """Wait for the epoch; keep the real replicas' metrics."""
-        self.metrics = tuple(a[: self.group.n_real] for a in jax.device_get(metrics))
+        """Wait for the epoch and keep the real replicas' metrics."""
+        self.metrics = tuple(self.real(jax.device_get(tuple(metrics))))
 
-    def next_epoch(self) -> None:
-        """Switch to the order drawn for the next epoch (main thread, after ``collect``)."""
-        if self.next_order is not None:
-            self.order, self.next_order = self.next_order, None
+    def run_epoch(self, epoch: int) -> None:
+        self.collect(self.dispatch(epoch))
 
 
-def _start(live: list[_GroupRun], epoch: int, pool: ThreadPoolExecutor | None) -> list:
-    """Launch every live group's epoch: in threads when there are several groups.
+def _group_runs(arch, config: TrainConfig, groups: list[ReplicaGroup], xt, xv, wv):
+    """Each group's initial state and first order, and the data once per device."""
+    data = {g.device: jax.device_put((hyper_values(config), xt, xv, wv), g.device) for g in groups}
+    return [
+        _GroupRun(
+            group=g,
+            data=data[g.device],
+            state=jax.device_put(initial_state(arch, np.asarray(g.seeds, np.uint32)), g.device),
+            order=jax.device_put(_orders(g.seeds, 0, xt.shape[0], config.shuffle), g.device),
+        )
+        for g in groups
+    ]
+
+
+def _compile(runs: list[_GroupRun], arch, config: TrainConfig, has_val: bool) -> float:
+    """Compile the epoch ahead of time, once per device (groups have equal sizes)."""
+    t0 = time.perf_counter()
+    compiled = {}
+    for r in runs:
+        if r.group.device not in compiled:
+            lowered = epoch_runner(arch, config, has_val).lower(
+                r.state, r.order, jnp.int32(0), *r.data
+            )
+            compiled[r.group.device] = lowered.compile()
+        r.compiled = compiled[r.group.device]
+    return time.perf_counter() - t0
+
+
+def _run_epoch(
+    live: list[_GroupRun],
+    epoch: int,
+    pool: ThreadPoolExecutor | None,
+    meanwhile: Callable[[], None] | None,
+) -> None:
+    """Run every live group's epoch, calling ``meanwhile`` while they run.
 
     A single group needs no thread: JAX dispatch is asynchronous already. Several
     groups on one CPU device would run one after another that way, so each waits
-    for its own epoch in a thread, and XLA runs them on different cores.
+    for its own epoch in a thread (JAX releases the GIL), and XLA runs them on
+    different cores.
     """
     if pool is None:
-        return [(r, r.dispatch(epoch)) for r in live]
-    return [(None, pool.submit(lambda r=r: r.collect(r.dispatch(epoch)))) for r in live]
+        pending = [r.dispatch(epoch) for r in live]
+    else:
+        futures = [pool.submit(r.run_epoch, epoch) for r in live]
+    if meanwhile is not None:
+        meanwhile()
+    if pool is None:
+        for r, metrics in zip(live, pending, strict=True):
+            r.collect(metrics)
+    else:
+        for future in futures:
+            future.result()  # re-raises a group's exception here
+    for r in live:
+        if r.next_order is not None:
+            r.order, r.next_order = r.next_order, None
 
 
-def _finish(pending: list) -> None:
-    for run, result in pending:
-        if run is None:
-            result.result()  # re-raises a group's exception here
-        else:
-            run.collect(result)
-
-
-def _shared_args(shared: tuple) -> tuple:
-    """(hyper, x_train, x_val, w_val): the runner's argument order."""
-    xt, xv, wv, hyper = shared
-    return hyper, xt, xv, wv
+def _draw_orders(live: list[_GroupRun], epoch: int, n_rows: int, config: TrainConfig) -> None:
+    for r in live:
+        order = _orders(r.group.seeds, epoch, n_rows, config.shuffle)
+        r.next_order = jax.device_put(order, r.group.device)
 
 
 def shuffle_order(seed: int, epoch: int, n_rows: int) -> np.ndarray:
