@@ -33,7 +33,8 @@ ADAM_EPS = 1e-7  # Keras' default; torch's is 1e-8, so set explicitly everywhere
 
 
 def _threads() -> int:
-    return os.cpu_count() or 1
+    """Threads for PyTorch: all cores, unless AESCOPE_BENCH_THREADS caps it."""
+    return int(os.environ.get("AESCOPE_BENCH_THREADS", 0)) or os.cpu_count() or 1
 
 
 # --------------------------------------------------------------------------- Keras 3
