@@ -23,6 +23,7 @@ import numpy as np
 import optax
 
 from aescope.engine.config import TrainConfig, make_optimizer
+from aescope.engine.feature_major import objective_t, transposed_kernels
 from aescope.engine.forward import forward
 from aescope.engine.objective import (
     activity_penalty,
@@ -94,28 +95,42 @@ def hyper_values(config: TrainConfig) -> dict[str, np.ndarray]:
     }
 
 
-def epoch_runner(arch: Architecture, config: TrainConfig, has_val: bool):
+def epoch_runner(arch: Architecture, config: TrainConfig, has_val: bool, replicas: int = 1):
     """The jitted, vmapped epoch ``(state, order, epoch, hyper, x_train, x_val, w_val)``.
 
-    Layer names change no arithmetic, so they are dropped from the cache key.
+    Groups of several replicas train with feature-major activations (see
+    :mod:`aescope.engine.feature_major`), a single replica row-major: each is
+    the faster form for its size. Layer names change no arithmetic, so they are
+    dropped from the cache key.
     """
     layers = tuple(replace(layer, name=None) for layer in arch.layers)
     key = Architecture(n_features=arch.n_features, layers=layers)
-    return _runner(key, config.batch_size, config.loss, has_val)
+    return _runner(key, config.batch_size, config.loss, has_val, replicas > 1)
 
 
 @functools.lru_cache(maxsize=32)
-def _runner(arch: Architecture, batch_size: int, loss: str, has_val: bool):
-    single = functools.partial(_epoch, arch, batch_size, loss, has_val)
+def _runner(arch: Architecture, batch_size: int, loss: str, has_val: bool, feature_major: bool):
+    single = functools.partial(_epoch, arch, batch_size, loss, has_val, feature_major)
     batched = jax.vmap(single, in_axes=(0, 0, None, None, None, None, None))
     return jax.jit(batched, donate_argnums=(0,))
 
 
 def _epoch(
-    arch, batch_size, loss, has_val, state: State, order, epoch, hyper, x_train, x_val, w_val
+    arch,
+    batch_size,
+    loss,
+    has_val,
+    feature_major,
+    state: State,
+    order,
+    epoch,
+    hyper,
+    x_train,
+    x_val,
+    w_val,
 ):
     params, opt_state, train_loss, train_obj = _train_pass(
-        arch, batch_size, loss, state, order, epoch, hyper, x_train
+        arch, batch_size, loss, feature_major, state, order, epoch, hyper, x_train
     )
 
     def keep_if_active(new, old):
@@ -132,7 +147,7 @@ def _epoch(
     return new_state, Metrics(train_loss, train_obj, val_loss, val_obj, new_state.active)
 
 
-def _train_pass(arch, batch_size, loss, state: State, order, epoch, hyper, x_train):
+def _train_pass(arch, batch_size, loss, feature_major, state: State, order, epoch, hyper, x_train):
     """One pass over the rows in ``order``; returns new params, opt state and mean losses."""
     n, n_features = x_train.shape
     n_batches = math.ceil(n / batch_size)
@@ -149,22 +164,33 @@ def _train_pass(arch, batch_size, loss, state: State, order, epoch, hyper, x_tra
     epoch_key = jax.random.fold_in(state.dropout_key, epoch)
 
     def step(carry, xs):
-        params, opt_state = carry
+        params, opt_state, kernels_t = carry
         xb, w, i = xs
         dkey = jax.random.fold_in(epoch_key, i) if dropout else None
-        (obj, plain), grads = jax.value_and_grad(objective, has_aux=True)(
-            params, arch, xb, w, loss, dkey
-        )
+        if feature_major:
+            (obj, plain), grads = jax.value_and_grad(objective_t, has_aux=True)(
+                params, kernels_t, arch, xb, w, loss, dkey
+            )
+        else:
+            (obj, plain), grads = jax.value_and_grad(objective, has_aux=True)(
+                params, arch, xb, w, loss, dkey
+            )
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        count = jnp.sum(w)
-        return (optax.apply_updates(params, updates), opt_state), jnp.stack([plain, obj]) * count
+        params = optax.apply_updates(params, updates)
+        if feature_major:  # carried to the next step, where XLA cannot fold it away
+            kernels_t = transposed_kernels(params)
+        return (params, opt_state, kernels_t), jnp.stack([plain, obj]) * jnp.sum(w)
 
     def block(carry, xs):
         idx, w, ids = xs
         rows = x_train.at[idx.reshape(-1)].get(mode="promise_in_bounds")
-        return jax.lax.scan(step, carry, (rows.reshape(*idx.shape, n_features), w, ids))
+        rows = rows.reshape(*idx.shape, n_features)
+        if feature_major:  # one transpose per block of batches: (batch, features, rows)
+            rows = jnp.swapaxes(rows, 1, 2)
+        return jax.lax.scan(step, carry, (rows, w, ids))
 
-    carry = (state.params, state.opt_state)
+    kernels_t = transposed_kernels(state.params) if feature_major else None
+    carry = (state.params, state.opt_state, kernels_t)
     n_blocks, n_tail = divmod(n_batches, GATHER_BLOCK)
     main = n_blocks * GATHER_BLOCK
     sums = []
@@ -179,7 +205,8 @@ def _train_pass(arch, batch_size, loss, state: State, order, epoch, hyper, x_tra
         carry, s_tail = block(carry, (order[main:], weights[main:], step_ids[main:]))
         sums.append(s_tail)
     train_loss, train_obj = jnp.sum(jnp.concatenate(sums), axis=0) / n
-    return *carry, train_loss, train_obj
+    params, opt_state, _ = carry
+    return params, opt_state, train_loss, train_obj
 
 
 def _track_best(state: State, params, opt_state, monitored, epoch, hyper) -> State:

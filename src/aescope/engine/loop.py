@@ -153,7 +153,8 @@ def _compile(runs: list[_GroupRun], arch, config: TrainConfig, has_val: bool) ->
     compiled = {}
     for r in runs:
         if r.group.device not in compiled:
-            lowered = epoch_runner(arch, config, has_val).lower(
+            replicas = len(r.group.seeds)
+            lowered = epoch_runner(arch, config, has_val, replicas).lower(
                 r.state, r.order, jnp.int32(0), *r.data
             )
             compiled[r.group.device] = lowered.compile()
