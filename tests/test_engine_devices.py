@@ -113,3 +113,10 @@ def test_threaded_groups_keep_early_stopped_replicas_frozen():
             # lr 0.1 amplifies the rounding differences of batched vs single matmuls
             # by the last epochs; a replica mix-up would be off by far more than 1 %.
             np.testing.assert_allclose(h1.val_loss, h2.val_loss, rtol=1e-2)
+
+
+@pytest.mark.parametrize("bad", [0, -2, True, 1.0])
+def test_set_host_device_count_rejects_a_bad_count(bad, monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    with pytest.raises(ConfigError, match="positive integer"):
+        set_host_device_count(bad)

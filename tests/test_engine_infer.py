@@ -9,6 +9,7 @@ import pytest
 
 from aescope.engine import encode, forward, forward_all, init_params, reconstruct
 from aescope.engine.forward import _chunk_size
+from aescope.errors import ArchitectureError, DataValidationError
 from aescope.model import get_preset
 
 ARCH = get_preset("seed-best", n_features=5)
@@ -50,10 +51,10 @@ def test_chunk_sizes_are_bounded_powers_of_two():
 
 
 def test_wrong_shapes_are_named():
-    with pytest.raises(ValueError, match=r"x must have shape \(rows, 5\)"):
+    with pytest.raises(DataValidationError, match=r"x must have shape \(rows, 5\)"):
         reconstruct(ARCH, PARAMS, X[:, :4])
     stacked = [{k: v[None] for k, v in layer.items()} for layer in PARAMS]
-    with pytest.raises(ValueError, match="leading replica axis"):
+    with pytest.raises(ArchitectureError, match="leading replica axis"):
         reconstruct(ARCH, stacked, X)
-    with pytest.raises(ValueError, match="params have 2 layers"):
+    with pytest.raises(ArchitectureError, match="params have 2 layers"):
         encode(ARCH, PARAMS[:2], X)

@@ -8,6 +8,7 @@ import pytest
 
 from aescope.engine import forward, init_params, kernel_penalty, objective, row_loss
 from aescope.engine.forward import ACTIVATION_FNS
+from aescope.errors import ConfigError
 from aescope.model import Architecture, Layer
 
 ARCH = Architecture.from_hidden(
@@ -60,7 +61,7 @@ def test_row_loss_kinds():
     x = np.array([[0.0, 0.0], [1.0, -3.0]], np.float32)
     np.testing.assert_allclose(row_loss(recon, x, "mse"), [2.5, 5.0])
     np.testing.assert_allclose(row_loss(recon, x, "mae"), [1.5, 2.0])
-    with pytest.raises(ValueError, match="unknown loss 'huber'"):
+    with pytest.raises(ConfigError, match="unknown loss 'huber'"):
         row_loss(recon, x, "huber")
 
 

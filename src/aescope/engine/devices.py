@@ -87,6 +87,6 @@ def set_host_device_count(n: int | None = None) -> None:
     if n is None:
         n = os.cpu_count() or 1
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise ConfigError(f"n must be a positive integer, got {n!r}")
     flags = re.sub(rf"{_FLAG}=\S+", "", os.environ.get("XLA_FLAGS", "")).strip()
     os.environ["XLA_FLAGS"] = f"{flags} {_FLAG}={n}".strip()

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from aescope.engine.params import Params, check_params
+from aescope.errors import ConfigError, DataValidationError
 from aescope.model.spec import Architecture
 
 # Keras' meanings: gelu is the exact (erf) form, leaky_relu has slope 0.2 as in
@@ -77,11 +78,11 @@ def _chunk_size(n: int, batch_size: int) -> int:
 
 def _run_chunked(arch: Architecture, what: str, params, x, batch_size: int):
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     check_params(arch, params)
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != arch.n_features:
-        raise ValueError(
+        raise DataValidationError(
             f"x must have shape (rows, {arch.n_features}) for architecture "
             f"{arch.name!r}, got {x.shape}"
         )

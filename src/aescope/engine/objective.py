@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from aescope.engine.forward import forward
 from aescope.engine.params import Params
+from aescope.errors import ConfigError
 from aescope.model.spec import Architecture
 
 LOSSES = ("mse", "mae")
@@ -28,7 +29,7 @@ def elementwise_loss(recon: jax.Array, x: jax.Array, kind: str) -> jax.Array:
         return diff * diff
     if kind == "mae":
         return jnp.abs(diff)
-    raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+    raise ConfigError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
 
 
 def row_loss(recon: jax.Array, x: jax.Array, kind: str) -> jax.Array:

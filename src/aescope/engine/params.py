@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from aescope.errors import ConfigError
+from aescope.errors import ArchitectureError, ConfigError
 from aescope.model.spec import Architecture
 
 Params = list[dict[str, jax.Array]]
@@ -68,21 +68,21 @@ def _init_from_key(arch: Architecture, key: jax.Array) -> Params:
 
 
 def check_params(arch: Architecture, params: Sequence[dict]) -> None:
-    """Raise ValueError when ``params`` does not fit ``arch`` (a common mix-up: K-stacked)."""
+    """ArchitectureError when ``params`` do not fit ``arch`` (a common mix-up: K-stacked)."""
     if len(params) != len(arch.layers):
-        raise ValueError(
+        raise ArchitectureError(
             f"params have {len(params)} layers but architecture {arch.name!r} has "
             f"{len(arch.layers)}"
         )
     for i, (layer, (fan_in, fan_out)) in enumerate(zip(params, arch.shapes, strict=True)):
         kernel, bias = tuple(np.shape(layer["kernel"])), tuple(np.shape(layer["bias"]))
         if len(kernel) == 3 and kernel[1:] == (fan_in, fan_out):
-            raise ValueError(
+            raise ArchitectureError(
                 f"layer {i}: kernel has a leading replica axis {kernel}; "
                 "pass TrainResult.replica(k), not TrainResult.params"
             )
         if kernel != (fan_in, fan_out) or bias != (fan_out,):
-            raise ValueError(
+            raise ArchitectureError(
                 f"layer {i}: kernel {kernel} / bias {bias} do not match "
                 f"({fan_in}, {fan_out}) / ({fan_out},)"
             )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from aescope.errors import ConfigError
 from aescope.model.spec import Architecture, Layer
 
 AUTO_NAME = "auto"
@@ -29,7 +30,7 @@ STEP_BUDGET = 20_000
 
 def _check_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be an integer > 0, got {value!r}")
+        raise ConfigError(f"{name} must be an integer > 0, got {value!r}")
 
 
 def auto_widths(n_features: int) -> tuple[int, int, int]:
