@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# In-process CLI tests must not switch on JAX's on-disk compilation cache for the
+# whole test session; the cache has its own test, in a subprocess.
+os.environ["AESCOPE_COMPILE_CACHE"] = "0"
+
 
 def _shared_data_dir() -> Path | None:
     env = os.environ.get("AESCOPE_DATA_DIR")

@@ -16,6 +16,7 @@ from aescope.cli import (
     study_cmd,
     train_cmd,
 )
+from aescope.engine.compile_cache import enable_compile_cache
 
 app = typer.Typer(
     name="aescope",
@@ -47,4 +48,8 @@ def main(
         ),
     ] = False,
 ) -> None:
-    """Autoencoder anomaly detection for tabular data, measured."""
+    """Autoencoder anomaly detection for tabular data, measured.
+
+    Compiled programs are cached on disk between runs (AESCOPE_COMPILE_CACHE=0: off).
+    """
+    enable_compile_cache()
