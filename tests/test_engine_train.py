@@ -189,13 +189,14 @@ def test_stopped_replicas_freeze_while_others_train(es_data):
     keep_last = TrainConfig(
         epochs=40, batch_size=16, learning_rate=3e-3, patience=3, restore_best=False
     )
-    grouped = train(ES_ARCH, *es_data, keep_last, seeds=[0, 1, 2])
+    # One group of four: the feature-major form (epoch.FEATURE_MAJOR_MIN_REPLICAS).
+    grouped = train(ES_ARCH, *es_data, keep_last, seeds=[0, 1, 2, 3], replica_groups=1)
     stops = [h.stopped_epoch for h in grouped.histories]
     assert len(set(stops)) > 1, stops  # replicas stop at different epochs
-    assert grouped.seeds == (0, 1, 2) and grouped.params[0]["kernel"].shape == (3, 6, 8)
+    assert grouped.seeds == (0, 1, 2, 3) and grouped.params[0]["kernel"].shape == (4, 6, 8)
     assert grouped.best_replica() == int(np.argmin([h.best_loss for h in grouped.histories]))
     assert not np.allclose(grouped.replica(0)[0]["kernel"], grouped.replica(1)[0]["kernel"])
-    for k, seed in enumerate((0, 1, 2)):
+    for k, seed in enumerate((0, 1, 2, 3)):
         alone = train(ES_ARCH, *es_data, keep_last, seeds=seed)
         assert alone.histories[0].stopped_epoch == stops[k]
         _assert_params_equal(grouped.replica(k), alone.replica(0), atol=2e-5)

@@ -35,6 +35,11 @@ from aescope.engine.objective import (
 from aescope.engine.params import Params, init_params, seed_keys
 from aescope.model.spec import Architecture
 
+FEATURE_MAJOR_MIN_REPLICAS = 4
+"""Smallest group that trains feature-major. Measured on 2 cores: groups of four
+train 9 % faster that way (two groups of four: 1.05 against 1.14-1.20 s per
+epoch); groups of two gain nothing (0.60 against 0.58 s), single replicas lose."""
+
 GATHER_BLOCK = 64
 """Batches whose rows are gathered in one operation: one gather per batch costs
 more than a small batch's arithmetic, one gather per epoch costs a table copy."""
@@ -98,14 +103,15 @@ def hyper_values(config: TrainConfig) -> dict[str, np.ndarray]:
 def epoch_runner(arch: Architecture, config: TrainConfig, has_val: bool, replicas: int = 1):
     """The jitted, vmapped epoch ``(state, order, epoch, hyper, x_train, x_val, w_val)``.
 
-    Groups of several replicas train with feature-major activations (see
-    :mod:`aescope.engine.feature_major`), a single replica row-major: each is
-    the faster form for its size. Layer names change no arithmetic, so they are
-    dropped from the cache key.
+    Groups of at least ``FEATURE_MAJOR_MIN_REPLICAS`` replicas train with
+    feature-major activations (see :mod:`aescope.engine.feature_major`), smaller
+    ones row-major: each is the faster form for its size. Layer names change no
+    arithmetic, so they are dropped from the cache key.
     """
     layers = tuple(replace(layer, name=None) for layer in arch.layers)
     key = Architecture(n_features=arch.n_features, layers=layers)
-    return _runner(key, config.batch_size, config.loss, has_val, replicas > 1)
+    feature_major = replicas >= FEATURE_MAJOR_MIN_REPLICAS
+    return _runner(key, config.batch_size, config.loss, has_val, feature_major)
 
 
 @functools.lru_cache(maxsize=32)
