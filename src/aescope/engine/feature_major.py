@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from aescope.engine.forward import ACTIVATION_FNS
-from aescope.engine.objective import elementwise_loss, kernel_penalty
+from aescope.engine.objective import activity_penalty, kernel_penalty, weighted_loss_sum
 from aescope.engine.params import Params
 from aescope.model.spec import Architecture
 
@@ -89,11 +89,6 @@ def objective_t(
     """(regularised objective, plain loss) of one weighted batch given as ``(features, rows)``."""
     outputs = forward_t(arch, params, kernels_t, x_t, dropout_key)
     count = jnp.sum(weights)
-    plain = jnp.sum(elementwise_loss(outputs[-1], x_t, loss) @ weights) / x_t.shape[0] / count
-    penalty = jnp.zeros((), jnp.float32)
-    for layer, a in zip(arch.layers, outputs, strict=True):
-        if layer.activity_l1:
-            penalty = penalty + layer.activity_l1 * jnp.sum(jnp.abs(a) @ weights)
-        if layer.activity_l2:
-            penalty = penalty + layer.activity_l2 * jnp.sum((a * a) @ weights)
-    return plain + penalty / count + kernel_penalty(arch, params), plain
+    plain = weighted_loss_sum(outputs[-1], x_t, weights, loss, rows_last=True) / count
+    penalty = activity_penalty(arch, outputs, weights, count, rows_last=True)
+    return plain + penalty + kernel_penalty(arch, params), plain

@@ -37,13 +37,29 @@ def row_loss(recon: jax.Array, x: jax.Array, kind: str) -> jax.Array:
     return jnp.mean(elementwise_loss(recon, x, kind), axis=-1)
 
 
-def weighted_loss_sum(recon: jax.Array, x: jax.Array, weights: jax.Array, kind: str) -> jax.Array:
-    """``sum(weights * row_loss)`` without a large reduction."""
-    return jnp.sum(weights @ elementwise_loss(recon, x, kind)) / x.shape[-1]
+def weighted_sum(values: jax.Array, weights: jax.Array, rows_last: bool = False) -> jax.Array:
+    """``sum`` of ``values`` with each row scaled by its weight, without a large reduction.
+
+    Rows are the first axis, or the last with ``rows_last`` (the feature-major
+    form of :mod:`aescope.engine.feature_major`).
+    """
+    return jnp.sum(values @ weights if rows_last else weights @ values)
+
+
+def weighted_loss_sum(
+    recon: jax.Array, x: jax.Array, weights: jax.Array, kind: str, rows_last: bool = False
+) -> jax.Array:
+    """``sum(weights * row_loss)``; ``row_loss`` is the mean over features."""
+    n_features = x.shape[0] if rows_last else x.shape[-1]
+    return weighted_sum(elementwise_loss(recon, x, kind), weights, rows_last) / n_features
 
 
 def activity_penalty(
-    arch: Architecture, outputs: list[jax.Array], weights: jax.Array, count: jax.Array
+    arch: Architecture,
+    outputs: list[jax.Array],
+    weights: jax.Array,
+    count: jax.Array,
+    rows_last: bool = False,
 ) -> jax.Array:
     """Sum over layers of ``l1*sum|a| + l2*sum(a**2)`` over the batch, divided by its size.
 
@@ -57,9 +73,9 @@ def activity_penalty(
     total = jnp.zeros((), jnp.float32)
     for layer, a in zip(arch.layers, outputs, strict=True):
         if layer.activity_l1:
-            total = total + layer.activity_l1 * jnp.sum(weights @ jnp.abs(a))
+            total = total + layer.activity_l1 * weighted_sum(jnp.abs(a), weights, rows_last)
         if layer.activity_l2:
-            total = total + layer.activity_l2 * jnp.sum(weights @ (a * a))
+            total = total + layer.activity_l2 * weighted_sum(a * a, weights, rows_last)
     return total / count
 
 
