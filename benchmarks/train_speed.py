@@ -12,7 +12,7 @@ epoch (shown as "compile s"); Keras, PyTorch and PyOD pay their tracing and
 warm-up inside epoch 1. The bar ratios use the steady state (median of epochs
 2..E); the all-in ratio ((compile + all epochs) / E) is shown beside it. The
 loss bar compares medians over the same number of seeds per framework
-(``--loss-seeds``, default 16: the timed rounds' seeds plus untimed runs of the
+(``--loss-seeds``, default 48: the timed rounds' seeds plus untimed runs of the
 rest), because the loss after a few epochs varies widely, with heavy tails,
 between seeds in every framework; the ratio of medians comes with a bootstrap
 95 % interval. The K=8 runs' seeds are reported but not pooled.
