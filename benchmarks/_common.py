@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -156,6 +158,31 @@ def machine() -> dict[str, Any]:
         "ram_gib": round(ram_gib(), 1),
         "platform": platform.platform(),
     }
+
+
+def run_worker(cmd: list[str], what: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``cmd --worker-out FILE`` in a fresh interpreter and return the JSON it wrote there.
+
+    A fresh process per measurement means no thread pool, JIT cache or warm
+    allocator carries over from one run to the next. Raises RuntimeError with the
+    last lines of its output, naming ``what``, when the worker fails.
+    """
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out_path = Path(fh.name)
+    try:
+        proc = subprocess.run(
+            [*cmd, "--worker-out", str(out_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+            raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+        return json.loads(out_path.read_text())
+    finally:
+        out_path.unlink(missing_ok=True)
 
 
 def write_json(path: str | None, payload: dict[str, Any]) -> None:

@@ -213,12 +213,7 @@ class TorchAutoencoder:
             model.train()
             perm = torch.randperm(n, generator=gen)
             for i in range(0, n, batch_size):
-                xb = xt[perm[i : i + batch_size]]
-                out, penalty = model(xb)
-                loss = torch.mean((out - xb).square()) + penalty
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                self.step(opt, xt[perm[i : i + batch_size]])
             model.eval()
             with torch.inference_mode():
                 out, _ = model(xv)
@@ -231,6 +226,16 @@ class TorchAutoencoder:
             "notes": f"eager, {self.threads} threads, randperm + index slicing, "
             f"{type(opt).__name__}(fused={opt.defaults.get('fused')})",
         }
+
+    def step(self, opt: Any, xb: Any) -> None:
+        """One optimiser step on batch ``xb``: MSE plus the activity penalty, as Keras."""
+        import torch
+
+        out, penalty = self.model(xb)
+        loss = torch.mean((out - xb).square()) + penalty
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
     def reconstruct(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
         import torch

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import load_bench_data, machine, seed_best, versions, write_json
+from _common import load_bench_data, machine, run_worker, seed_best, versions, write_json
 
 PACKAGES = ("aescope", "jax", "jaxlib", "numpy")
 
@@ -50,16 +49,8 @@ def run_one(data_path: str, k: int, groups: int | None, epochs: int) -> dict[str
 
 
 def spawn(data_path: str, k: int, groups: int | None, epochs: int) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
-        out = fh.name
     cmd = [sys.executable, __file__, "--worker", f"{k},{groups or 0}", "--worker-data", data_path]
-    cmd += ["--worker-out", out, "--epochs", str(epochs)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"K={k} groups={groups} failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(Path(out).read_text())
-    os.unlink(out)
-    return result
+    return run_worker([*cmd, "--epochs", str(epochs)], f"K={k} groups={groups}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,8 @@
 
 The loss bar of train_speed.py compares frameworks over many seeds, because one
 seed's loss after a few epochs is mostly luck. This script removes the luck: it
-trains ``seed-best`` in aescope and in PyTorch (written like the benchmark's
-competitor: Adam, activity L1 divided by the batch size) from identical initial
+trains ``seed-best`` in aescope and in PyTorch (the benchmark's own competitor,
+``competitors.TorchAutoencoder``, on 1 thread) from identical initial
 weights over identical batches (aescope's own shuffle order for that seed), and
 prints, at a few step counts, the largest weight difference and both validation
 losses. Equal arithmetic shows as differences at float rounding level for the
@@ -34,38 +34,26 @@ def run_aescope(arch, x_steps: np.ndarray, x_val: np.ndarray, seed: int) -> tupl
 
 
 def run_torch(arch, start: list[dict], x_steps: np.ndarray, x_val: np.ndarray) -> tuple:
+    """The benchmark's own PyTorch competitor, on 1 thread, started from ``start``."""
     import torch
+    from competitors import TorchAutoencoder
 
-    torch.set_num_threads(1)
-    layers = []
-    for p in start:
-        lin = torch.nn.Linear(*p["kernel"].shape)
-        with torch.no_grad():
+    competitor = TorchAutoencoder(arch, threads=1)
+    model = competitor.build()
+    with torch.no_grad():
+        for lin, p in zip(model.dense, start, strict=True):
             lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(p["kernel"].T)))
             lin.bias.copy_(torch.from_numpy(np.array(p["bias"])))
-        layers.append(lin)
-    acts = {"relu": torch.relu, "tanh": torch.tanh, "linear": lambda t: t}
-    params = [q for lin in layers for q in lin.parameters()]
-    opt = torch.optim.Adam(params, lr=1e-3, eps=1e-7)
+    opt = competitor._optimizer(model.parameters())
+    model.train()
     xs = torch.from_numpy(x_steps)
     for i in range(0, len(xs), 64):
-        xb = xs[i : i + 64]
-        h, penalty = xb, xb.new_zeros(())
-        for lin, spec in zip(layers, arch.layers, strict=True):
-            h = acts[spec.activation](lin(h))
-            if spec.activity_l1:
-                penalty = penalty + spec.activity_l1 * h.abs().sum() / xb.shape[0]
-        loss = torch.mean((h - xb).square()) + penalty
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        competitor.step(opt, xs[i : i + 64])
     out = [
         {"kernel": lin.weight.detach().numpy().T, "bias": lin.bias.detach().numpy()}
-        for lin in layers
+        for lin in model.dense
     ]
-    from aescope.engine import reconstruct
-
-    return out, mse(reconstruct(arch, out, x_val), x_val)
+    return out, mse(competitor.reconstruct(x_val), x_val)
 
 
 def main(argv: list[str] | None = None) -> int:

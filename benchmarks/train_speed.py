@@ -31,7 +31,6 @@ import functools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ from _common import (
     machine,
     mse,
     quiet_frameworks,
+    run_worker,
     seed_best,
     versions,
     write_json,
@@ -135,36 +135,13 @@ def spawn(
 
     ``threads`` caps the framework's thread pools (untimed loss runs go side by side).
     """
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
-        out_path = fh.name
-    cmd = [
-        sys.executable,
-        __file__,
-        "--worker",
-        name,
-        "--worker-data",
-        data_path,
-        "--worker-out",
-        out_path,
-        "--epochs",
-        str(epochs),
-        "--batch-size",
-        str(batch),
-        "--seed",
-        str(seed),
-        "--worker-count",
-        str(count),
-    ]
+    cmd = [sys.executable, __file__, "--worker", name, "--worker-data", data_path]
+    cmd += ["--epochs", str(epochs), "--batch-size", str(batch), "--seed", str(seed)]
+    cmd += ["--worker-count", str(count)]
     env = dict(os.environ)
     if threads:
         env |= {var: str(threads) for var in THREAD_VARS}
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        raise RuntimeError(f"{name} run failed (exit {proc.returncode}):\n{tail}")
-    result = json.loads(Path(out_path).read_text())
-    os.unlink(out_path)
-    return result
+    return run_worker(cmd, f"{name} run", env)
 
 
 # --------------------------------------------------------------------------- summary
@@ -260,7 +237,8 @@ def loss_verdict(ours: list[float], theirs: list[float], other: str) -> dict[str
     reseeding alone produces. Fails only when aescope is above the tolerance and
     the interval excludes 1, i.e. measurably worse.
     """
-    ratio = statistics.median(ours) / statistics.median(theirs)
+    mine, their = statistics.median(ours), statistics.median(theirs)
+    ratio = mine / their
     low, high = median_ratio_ci(ours, theirs)
     if ratio <= 1 + LOSS_TOLERANCE:
         why = "lower" if ratio < 1 else f"within {LOSS_TOLERANCE:.0%}"
@@ -270,7 +248,7 @@ def loss_verdict(ours: list[float], theirs: list[float], other: str) -> dict[str
         why = "worse"
     return {
         "bar": f"aescope median val loss ≤ {other}'s",
-        "value": f"{statistics.median(ours):.5f} vs {statistics.median(theirs):.5f} "
+        "value": f"{mine:.5f} vs {their:.5f} "
         f"({len(ours)} vs {len(theirs)} seeds): ratio {ratio:.3f}, 95% CI "
         f"{low:.2f}–{high:.2f}: {why}",
         "pass": why != "worse",
