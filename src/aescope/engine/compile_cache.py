@@ -15,8 +15,8 @@ from pathlib import Path
 import jax
 import platformdirs
 
-DISABLE_VAR = "AESCOPE_COMPILE_CACHE"
-"""Set to ``0`` to turn the cache off; any other value is a folder to use instead."""
+ENV_VAR = "AESCOPE_COMPILE_CACHE"
+"""``0`` turns the cache off; any other non-empty value is the folder to use."""
 
 MIN_COMPILE_SECONDS = 0.3
 """Programs that compiled faster than this are not worth a disk entry."""
@@ -32,7 +32,7 @@ def enable_compile_cache() -> Path | None:
     A folder the user chose for JAX (``JAX_COMPILATION_CACHE_DIR``) wins, and
     ``AESCOPE_COMPILE_CACHE=0`` turns the cache off.
     """
-    setting = os.environ.get(DISABLE_VAR, "")
+    setting = os.environ.get(ENV_VAR, "")
     if setting == "0":
         return None
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):

@@ -173,14 +173,10 @@ def _train_pass(arch, batch_size, loss, feature_major, state: State, order, epoc
         params, opt_state, kernels_t = carry
         xb, w, i = xs
         dkey = jax.random.fold_in(epoch_key, i) if dropout else None
-        if feature_major:
-            (obj, plain), grads = jax.value_and_grad(objective_t, has_aux=True)(
-                params, kernels_t, arch, xb, w, loss, dkey
-            )
-        else:
-            (obj, plain), grads = jax.value_and_grad(objective, has_aux=True)(
-                params, arch, xb, w, loss, dkey
-            )
+        fn, args = (objective_t, (kernels_t,)) if feature_major else (objective, ())
+        (obj, plain), grads = jax.value_and_grad(fn, has_aux=True)(
+            params, *args, arch, xb, w, loss, dkey
+        )
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
         if feature_major:  # carried to the next step, where XLA cannot fold it away

@@ -150,13 +150,11 @@ def _group_runs(arch, config: TrainConfig, groups: list[ReplicaGroup], xt, xv, w
 def _compile(runs: list[_GroupRun], arch, config: TrainConfig, has_val: bool) -> float:
     """Compile the epoch ahead of time, once per device (groups have equal sizes)."""
     t0 = time.perf_counter()
+    runner = epoch_runner(arch, config, has_val, replicas=len(runs[0].group.seeds))
     compiled = {}
     for r in runs:
         if r.group.device not in compiled:
-            replicas = len(r.group.seeds)
-            lowered = epoch_runner(arch, config, has_val, replicas).lower(
-                r.state, r.order, jnp.int32(0), *r.data
-            )
+            lowered = runner.lower(r.state, r.order, jnp.int32(0), *r.data)
             compiled[r.group.device] = lowered.compile()
         r.compiled = compiled[r.group.device]
     return time.perf_counter() - t0
