@@ -45,6 +45,7 @@ def model_path(workdir: Path) -> Path:
     assert result.exit_code == 0, result.output
     assert "9,589" in result.output  # the summary is printed
     assert "auroc" in result.output
+    assert "natural prevalence (0.173%)" in result.output  # the full file's, not the sample's
     return path
 
 

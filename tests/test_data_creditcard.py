@@ -46,6 +46,13 @@ def test_sample_shape_and_frauds(sample):
     assert all(sample.frame[c].dtype == np.float64 for c in sample.features)
 
 
+def test_sample_carries_the_full_files_fraud_share(sample):
+    # Every fraud is kept, so the sample's own share (1.6 %) is not the population's.
+    assert sample.y.mean() == pytest.approx(492 / 30_492)
+    assert sample.population_prevalence == pytest.approx(492 / 284_807)
+    assert sample.summary()["population_prevalence"] == sample.population_prevalence
+
+
 def test_sample_rows_keep_file_order(sample):
     assert np.all(np.diff(sample.frame["Time"].to_numpy()) >= 0)
 
@@ -157,6 +164,9 @@ def test_real_file_facts(real, real_path):
     assert real.frame.shape == (284_807, 31)
     assert list(real.frame.columns) == list(CREDITCARD_COLUMNS)
     assert int(real.y.sum()) == 492
+    assert (len(real.frame), int(real.y.sum())) == (cc.CREDITCARD_ROWS, cc.CREDITCARD_FRAUDS)
+    assert real.prevalence is None  # its own share is the population's
+    assert real.population_prevalence == pytest.approx(492 / 284_807)
     assert real.frame["Amount"].mean() == pytest.approx(88.349619, abs=1e-6)
 
 

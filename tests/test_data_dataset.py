@@ -31,6 +31,25 @@ def test_features_x_and_y():
     assert ds.y.dtype == np.int8 and ds.y.tolist() == [0, 0, 1, 0]
 
 
+def test_population_prevalence_is_the_own_share_unless_given():
+    assert _dataset().population_prevalence == pytest.approx(0.25)
+    assert _dataset(prevalence=0.01).population_prevalence == 0.01
+    unlabelled = _dataset(frame=_dataset().frame.drop(columns="c"), label=None)
+    assert unlabelled.population_prevalence is None
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, 1.5])
+def test_prevalence_out_of_range_is_refused(bad):
+    with pytest.raises(DataValidationError, match=f"prevalence must be between 0 and 1.*{bad}"):
+        _dataset(prevalence=bad)
+
+
+def test_prevalence_without_a_label_is_refused():
+    frame = _dataset().frame.drop(columns="c")
+    with pytest.raises(DataValidationError, match="prevalence needs a label"):
+        _dataset(frame=frame, label=None, prevalence=0.1)
+
+
 def test_unlabelled_dataset_has_no_y():
     ds = _dataset(frame=_dataset().frame.drop(columns="c"), label=None)
     assert ds.y is None

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from aescope.errors import DataValidationError
+from aescope.errors import ConfigError, DataValidationError
 from aescope.split import natural_prevalence, novelty_split, temporal_split
 
 
@@ -70,3 +70,20 @@ def test_natural_prevalence_matches_overall_share():
     assert set(test) <= set(split.test)
     assert y[test].mean() == pytest.approx(y.mean(), rel=0.1)
     assert (y[split.test] == 1).sum() > (y[test] == 1).sum()
+
+
+def test_natural_prevalence_can_follow_a_population_share():
+    # A sample that kept every anomaly: 2 % here, 0.5 % in the population.
+    y = _labels(n_normal=10_000, n_anomaly=200)
+    split = novelty_split(y)
+    test = natural_prevalence(split, y, seed=0, prevalence=0.005)
+    normals = (y[test] == 0).sum()
+    assert (y[test] == 1).sum() == round(0.005 / 0.995 * normals)
+    assert (y[test] == 0).sum() == (y[split.test] == 0).sum()  # every test normal is kept
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 2.0])
+def test_natural_prevalence_refuses_a_share_outside_0_1(bad):
+    y = _labels(n_normal=1000, n_anomaly=10)
+    with pytest.raises(ConfigError, match="prevalence must be between 0 and 1"):
+        natural_prevalence(novelty_split(y), y, prevalence=bad)

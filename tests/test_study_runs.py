@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -59,6 +60,24 @@ def test_key_covers_seed_config_and_data_but_not_the_display_name(small_data):
     assert run_key(tiny_point(epochs=2), small_data, 0) != base
     other = runs.StudyData(**{**small_data.__dict__, "fingerprint": "0" * 64})
     assert run_key(point, other, 0) != base
+    thinner = runs.StudyData(**{**small_data.__dict__, "prevalence": 0.001})
+    assert run_key(point, thinner, 0) != base  # natural-prevalence metrics differ
+
+
+def test_natural_view_follows_the_population_prevalence():
+    sample = load_dataset("creditcard-sample")
+    frame = sample.frame
+    rows = np.r_[np.flatnonzero(sample.y == 0)[:2000], np.flatnonzero(sample.y == 1)[:60]]
+    small = Dataset("tiny", frame.iloc[rows].reset_index(drop=True), "Class", "Time", "test")
+    own = prepare_data(small, split_seed=0)
+    thinned = prepare_data(dataclasses.replace(small, prevalence=0.002), split_seed=0)
+    assert own.prevalence == pytest.approx(60 / 2060)
+    assert thinned.describe()["natural_prevalence"] == 0.002
+    normals = int((thinned.y_test[thinned.natural_rows] == 0).sum())
+    assert thinned.describe()["natural_prevalence_anomalies"] == max(
+        1, round(0.002 / 0.998 * normals)
+    )
+    assert own.describe()["natural_prevalence_anomalies"] > 1
 
 
 # Every test trains two replicas at a time: equal shapes reuse one compilation.

@@ -3,7 +3,8 @@
 This is the study's protocol as one call, shared by ``aescope train`` and the
 demo: train on training normals, stop early and pick the threshold on
 validation normals, evaluate on held-out normals plus every anomaly — and on
-the same test set thinned to the data's natural anomaly prevalence.
+the same test set thinned to the population's anomaly share
+(``Dataset.population_prevalence``: the full file's for the bundled sample).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def fit_holdout(
     detector.fit(X.iloc[split.train], validation_data=(X.iloc[split.val], y[split.val]))
     test_scores = detector.score_samples(X.iloc[split.test])
     amount = None if amount_column is None else data.frame[amount_column].to_numpy()
-    natural = natural_prevalence(split, y, seed=seed)
+    natural = natural_prevalence(split, y, seed=seed, prevalence=data.population_prevalence)
 
     def measure(rows: np.ndarray) -> dict[str, Any]:
         """Metrics on ``rows`` (a subset of the test rows, whose scores are already known)."""

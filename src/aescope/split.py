@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from aescope.data.validate import check_labels
-from aescope.errors import DataValidationError
+from aescope.errors import ConfigError, DataValidationError
 
 
 @dataclass(frozen=True)
@@ -119,15 +119,22 @@ def temporal_split(
     )
 
 
-def natural_prevalence(split: Split, y: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """Subsample the test anomalies so the test set has the data's overall anomaly share.
+def natural_prevalence(
+    split: Split, y: np.ndarray, *, seed: int = 0, prevalence: float | None = None
+) -> np.ndarray:
+    """Subsample the test anomalies so the test set has the population's anomaly share.
 
     The novelty split puts *every* anomaly into a test set that holds only a
     slice of the normals, which inflates precision-type metrics; this view
-    restores the prevalence a deployed detector would face.
+    restores the prevalence a deployed detector would face: ``prevalence``
+    (see :attr:`aescope.data.Dataset.population_prevalence`), or the share in
+    ``y`` when it is None.
     """
     y = check_labels(y)
-    prevalence = float(y.mean())
+    if prevalence is None:
+        prevalence = float(y.mean())
+    elif not 0 < prevalence < 1:
+        raise ConfigError(f"prevalence must be between 0 and 1 (exclusive), got {prevalence}")
     test_normals = split.test[y[split.test] == 0]
     test_anomalies = split.test[y[split.test] == 1]
     wanted = prevalence / (1 - prevalence) * test_normals.size

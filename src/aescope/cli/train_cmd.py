@@ -102,6 +102,9 @@ def run_training(
             f"({split['test_anomalies']:,} anomalies)"
         )
         out.print(metrics_table(result.metrics, "held-out test set"))
-        out.print(metrics_table(result.natural_metrics, "test set at natural prevalence"))
+        share = dataset.population_prevalence
+        out.print(
+            metrics_table(result.natural_metrics, f"test set at natural prevalence ({share:.3%})")
+        )
     detector.save(out_path)
     console.print(f"model saved to {out_path} (threshold {detector.threshold_:.4g})")

@@ -26,6 +26,9 @@ CREDITCARD_URL = "https://storage.googleapis.com/download.tensorflow.org/data/cr
 CREDITCARD_SHA256 = "76274b691b16a6c49d3f159c883398e03ccd6d1ee12d9d8ee38f4b4b98551a89"
 CREDITCARD_FILENAMES = ("creditcard.csv", "creditcard.csv.gz")
 CREDITCARD_COLUMNS = ("Time", *(f"V{i}" for i in range(1, 29)), "Amount", "Class")
+CREDITCARD_ROWS = 284_807
+CREDITCARD_FRAUDS = 492
+"""Rows and frauds in the file with ``CREDITCARD_SHA256``."""
 LABEL = "Class"
 TIME = "Time"
 DATA_DIR_ENV = "AESCOPE_DATA_DIR"
@@ -86,7 +89,9 @@ def load_creditcard(
     """The credit-card data set (label "Class", time "Time").
 
     ``sample=True`` returns the bundled sample (all frauds + 30,000 normal
-    rows) and never touches the disk or network beyond the package.
+    rows) and never touches the disk or network beyond the package. Its
+    ``prevalence`` is the full file's fraud share (0.17 %), not the sample's
+    own (1.6 %), so natural-prevalence metrics mean the same on both.
     """
     if sample:
         return load_creditcard_sample()
@@ -115,7 +120,11 @@ def load_creditcard_sample() -> Dataset:
     resource = resources.files("aescope.data") / SAMPLE_FILENAME
     with resources.as_file(resource) as path:
         dataset = load_creditcard_file(path, name="creditcard-sample")
-    return dataclasses.replace(dataset, source=f"bundled sample aescope/data/{SAMPLE_FILENAME}")
+    return dataclasses.replace(
+        dataset,
+        source=f"bundled sample aescope/data/{SAMPLE_FILENAME}",
+        prevalence=CREDITCARD_FRAUDS / CREDITCARD_ROWS,
+    )
 
 
 def sample_rows(

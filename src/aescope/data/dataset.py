@@ -24,6 +24,11 @@ class Dataset:
 
     ``eq=False`` because comparing two DataFrames has no single truth value;
     compare :meth:`fingerprint` instead.
+
+    ``prevalence`` is the anomaly share of the population the rows come from,
+    for a table whose own share differs from it: a sample that keeps every
+    anomaly but only some normal rows. Left unset, the table's own share is
+    the population's.
     """
 
     name: str
@@ -31,6 +36,7 @@ class Dataset:
     label: str | None = None
     time: str | None = None
     source: str = ""
+    prevalence: float | None = None
 
     def __post_init__(self) -> None:
         # Cheap structural checks only; value checks are validate_frame's job.
@@ -40,6 +46,14 @@ class Dataset:
                 raise DataValidationError(f"{self.name}: {role} column {column!r} not in frame")
         if self.label is not None and self.label == self.time:
             raise DataValidationError(f"{self.name}: {self.label!r} cannot be label and time")
+        if self.prevalence is not None:
+            if self.label is None:
+                raise DataValidationError(f"{self.name}: a prevalence needs a label column")
+            if not 0 < self.prevalence < 1:
+                raise DataValidationError(
+                    f"{self.name}: prevalence must be between 0 and 1 (exclusive), "
+                    f"got {self.prevalence}"
+                )
         for column, dtype in self.frame.dtypes.items():
             if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf"):
                 raise DataValidationError(
@@ -61,6 +75,15 @@ class Dataset:
         if self.label is None:
             return None
         return self.frame[self.label].to_numpy(dtype=np.int8)
+
+    @property
+    def population_prevalence(self) -> float | None:
+        """The anomaly share a deployed detector would face: ``prevalence`` if set,
+        else the table's own share (None without a label)."""
+        if self.prevalence is not None:
+            return self.prevalence
+        y = self.y
+        return None if y is None or y.size == 0 else float(y.mean())
 
     def fingerprint(self) -> str:
         """sha256 of the frame's content: column names, dtypes, shape and value bytes.
@@ -97,6 +120,7 @@ class Dataset:
             "time": self.time,
             "anomalies": anomalies,
             "anomaly_share": None if anomalies is None or rows == 0 else anomalies / rows,
+            "population_prevalence": self.population_prevalence,
             "columns": stats,
         }
 

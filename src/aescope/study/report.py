@@ -102,7 +102,8 @@ def setup_section(results: dict[str, Any]) -> Section:
         f"{split['kind']} split with seed {split['seed']}: train {split['train_rows']:,} normal "
         f"rows, validation {split['val_rows']:,} normal rows, test {split['test_rows']:,} rows "
         f"({split['test_anomalies']:,} frauds); natural-prevalence test view "
-        f"{d['natural_prevalence_rows']:,} rows ({d['natural_prevalence_anomalies']} frauds). "
+        f"{d['natural_prevalence_rows']:,} rows ({d['natural_prevalence_anomalies']} frauds"
+        f"{natural_share(d)}). "
         f"Preprocessing: {json.dumps(d['preprocessing'])}, fitted on the training normals.",
         f"Training: replica seeds {cfg['seeds']} (trained together as vectorised replicas); "
         f"sweeps {cfg['epochs']} epochs max, batch {cfg['batch_size']}, learning rate "
@@ -127,6 +128,12 @@ def setup_section(results: dict[str, Any]) -> Section:
         + ".",
     ]
     return Section("Configuration and provenance", paragraphs)
+
+
+def natural_share(data: dict[str, Any]) -> str:
+    """The share the natural view was thinned to; older results did not record it."""
+    share = data.get("natural_prevalence")
+    return "" if share is None else f", the population's fraud share of {share:.3%}"
 
 
 def render_markdown(title: str, sections: Sequence[Section]) -> str:

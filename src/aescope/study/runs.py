@@ -78,6 +78,7 @@ class StudyData:
     x_test: np.ndarray
     y_test: np.ndarray
     natural_rows: np.ndarray  # positions in the test set giving the natural anomaly share
+    prevalence: float  # that share: the population's (Dataset.population_prevalence)
 
     @property
     def n_features(self) -> int:
@@ -101,6 +102,7 @@ class StudyData:
             "split": self.split_record,
             "preprocessing": self.preprocessor.spec.to_dict(),
             "features": list(self.preprocessor.output_columns),
+            "natural_prevalence": self.prevalence,
             "natural_prevalence_rows": int(self.natural_rows.size),
             "natural_prevalence_anomalies": int(self.y_test[self.natural_rows].sum()),
         }
@@ -117,7 +119,9 @@ def prepare_data(dataset: Dataset, split_seed: int = 0) -> StudyData:
     spec = PreprocessSpec(drop=drop, scaling=STUDY_PREPROCESSING.scaling)
     features = dataset.X
     pre = fit_preprocessor(spec, features.iloc[split.train])
-    natural = natural_prevalence(split, y, seed=split_seed)
+    natural = natural_prevalence(
+        split, y, seed=split_seed, prevalence=dataset.population_prevalence
+    )
     return StudyData(
         dataset=dataset.name,
         source=str(dataset.source),
@@ -130,6 +134,7 @@ def prepare_data(dataset: Dataset, split_seed: int = 0) -> StudyData:
         x_test=pre.transform(features.iloc[split.test]),
         y_test=y[split.test].astype(np.int8),
         natural_rows=np.searchsorted(split.test, natural),
+        prevalence=float(dataset.population_prevalence),
     )
 
 
@@ -163,6 +168,7 @@ def run_key(point: RunPoint, data: StudyData, seed: int) -> str:
         "preprocessing": data.preprocessor.spec.to_dict(),
         "split": data.split_record,
         "data": data.fingerprint,
+        "natural_prevalence": data.prevalence,
         "seed": int(seed),
         "aescope": __version__,
         "measure": MEASURE_VERSION,
