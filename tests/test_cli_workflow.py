@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from aescope.cli import app
 from aescope.data import load_creditcard
 from aescope.detector import AutoencoderDetector
+from aescope.model import default_architecture, default_training
 
 runner = CliRunner()
 
@@ -162,3 +163,33 @@ def test_version_and_help():
     for command in ("train", "score", "evaluate", "study", "data", "model"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_train_defaults_to_the_detectors_auto_sizes(workdir):
+    # No label: trains on every row, which keeps this quick.
+    rng = np.random.default_rng(0)
+    table = workdir / "unlabelled.csv"
+    pd.DataFrame(rng.standard_normal((600, 5)), columns=list("abcde")).to_csv(table, index=False)
+    path = workdir / "auto.aescope"
+    result = runner.invoke(app, ["train", "--data", str(table), "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    detector = AutoencoderDetector.load(path)
+    assert detector.architecture_ == default_architecture(5)
+    auto = default_training(len(detector.decision_scores_))
+    config = detector.config_
+    assert (config.batch_size, config.patience) == (auto["batch_size"], auto["patience"])
+    assert config.epochs == auto["epochs"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--epochs", "ten", "expected a whole number or 'auto', got 'ten'"),
+        ("--batch-size", "0", "must be at least 1, got 0"),
+        ("--patience", "-3", "must not be negative, got -3"),
+    ],
+)
+def test_train_names_a_bad_count_option(option, value, message, workdir):
+    result = runner.invoke(app, ["train", "--data", "no-such-file.csv", option, value])
+    assert result.exit_code == 2
+    assert option in result.output and message in " ".join(result.output.split())

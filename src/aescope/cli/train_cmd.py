@@ -16,18 +16,42 @@ from aescope.model import load_architecture
 from aescope.preprocess import PreprocessSpec
 
 
+def whole_or_auto(value: str) -> int | str:
+    """A count option: a whole number, or "auto" to let the detector size it."""
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected a whole number or 'auto', got {value!r}") from None
+    if number < 0:
+        raise typer.BadParameter(f"must not be negative, got {number}")
+    return number
+
+
+AUTO_HELP = "'auto' (the library default) sizes it from the training rows."
+
+
 def train(
     data: Annotated[str, typer.Option(help=DATASET_HELP)] = "creditcard",
-    arch: Annotated[str, typer.Option(help="Preset name or TOML/JSON file.")] = "seed-best",
+    arch: Annotated[
+        str,
+        typer.Option(
+            help="'auto' (widths from the number of features), a preset such as seed-best, "
+            "or a TOML/JSON file."
+        ),
+    ] = "auto",
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the model file.")] = Path(
         "model.aescope"
     ),
     label: Annotated[str | None, typer.Option(help="0/1 label column of a file.")] = None,
     time: Annotated[str | None, typer.Option(help="Time column of a file (dropped).")] = None,
-    epochs: Annotated[int, typer.Option(min=1)] = 100,
-    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    epochs: Annotated[str, typer.Option(help=f"Maximum epochs. {AUTO_HELP}")] = "auto",
+    batch_size: Annotated[str, typer.Option(help=f"Rows per step. {AUTO_HELP}")] = "auto",
     learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
-    patience: Annotated[int, typer.Option(help="Early-stopping patience (0: off).")] = 10,
+    patience: Annotated[
+        str, typer.Option(help=f"Early-stopping patience, 0 turns it off. {AUTO_HELP}")
+    ] = "auto",
     threshold: Annotated[str, typer.Option(help="Threshold policy, e.g. fpr:0.01, f1.")] = (
         "fpr:0.01"
     ),
@@ -38,22 +62,35 @@ def train(
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CIs.")] = 1000,
 ) -> None:
     """Train an autoencoder on a data set's normal rows, report held-out metrics, save it."""
+    sizes = training_counts(epochs=epochs, batch_size=batch_size, patience=patience)
     with user_errors():
         dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir)
         run_training(
             dataset,
             arch,
             out_path,
-            epochs=epochs,
-            batch_size=batch_size,
             learning_rate=learning_rate,
-            patience=patience,
             threshold=threshold,
             scaling=scaling,
             log1p=tuple(log1p or ()),
             seed=seed,
             bootstrap=bootstrap,
+            **sizes,
         )
+
+
+def training_counts(**texts: str) -> dict[str, int | str]:
+    """The count options parsed, each error naming its option; epochs and batch size >= 1."""
+    sizes = {}
+    for name, text in texts.items():
+        option = "--" + name.replace("_", "-")
+        try:
+            sizes[name] = whole_or_auto(text)
+        except typer.BadParameter as error:
+            raise typer.BadParameter(error.message, param_hint=option) from None
+        if sizes[name] == 0 and name != "patience":
+            raise typer.BadParameter("must be at least 1, got 0", param_hint=option)
+    return sizes
 
 
 def run_training(
@@ -61,10 +98,10 @@ def run_training(
     arch: str,
     out_path: Path,
     *,
-    epochs: int,
-    batch_size: int = 64,
+    epochs: int | str = "auto",
+    batch_size: int | str = "auto",
     learning_rate: float = 1e-3,
-    patience: int = 10,
+    patience: int | str = "auto",
     threshold: str = "fpr:0.01",
     scaling: str = "standard",
     log1p: tuple[str, ...] = (),
@@ -82,7 +119,7 @@ def run_training(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
-        patience=patience or None,
+        patience=patience or None,  # 0: no early stopping
         threshold=threshold,
         random_state=seed,
         verbose=True,
