@@ -50,25 +50,34 @@ def roc_pr_figure(y: np.ndarray, scores: np.ndarray, title: str = "") -> plt.Fig
 def error_histogram(
     y: np.ndarray, scores: np.ndarray, threshold: float | None = None, title: str = ""
 ) -> plt.Figure:
-    """Reconstruction-error distributions by class on a log axis, with the threshold."""
+    """Reconstruction-error distributions by class on a log axis, with the threshold.
+
+    Each bar is the share of its class's rows in that bin. The bins are equally
+    wide on the log axis, so bar areas compare honestly; a density (count per
+    unit of error) would shrink the wide high-error bins, where anomalies sit.
+    Classes of very different sizes stay comparable either way.
+    """
     fig, ax = plt.subplots(figsize=(7, 4.2))
     positive = np.clip(scores, np.finfo(np.float64).tiny, None)
     bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 80)
+    bins[[0, -1]] = positive.min(), positive.max()  # 10**log10(x) can miss x by a rounding
     for label, color, name in ((0, NORMAL_COLOR, "normal"), (1, ANOMALY_COLOR, "anomaly")):
         part = positive[y == label]
         if part.size:
             ax.hist(
                 part,
                 bins=bins,
+                weights=np.full(part.size, 1.0 / part.size),
                 color=color,
                 alpha=0.6,
-                density=True,
                 label=f"{name} (n={part.size:,})",
             )
     if threshold is not None:
         ax.axvline(threshold, color=THRESHOLD_COLOR, ls="--", label=f"threshold {threshold:.3g}")
     ax.set(
-        xscale="log", xlabel="reconstruction error (mean squared, scaled units)", ylabel="density"
+        xscale="log",
+        xlabel="reconstruction error (mean squared, scaled units)",
+        ylabel="share of the class's rows",
     )
     ax.set_title(title or "Reconstruction error by class")
     ax.legend()
