@@ -47,6 +47,7 @@ def model_path(workdir: Path) -> Path:
     assert "9,589" in result.output  # the summary is printed
     assert "auroc" in result.output
     assert "natural prevalence (0.173%)" in result.output  # the full file's, not the sample's
+    assert "only 5 anomalies in the natural-prevalence view" in " ".join(result.output.split())
     return path
 
 

@@ -29,6 +29,9 @@ def whole_or_auto(value: str) -> int | str:
     return number
 
 
+FEW_ANOMALIES = 20
+"""Below this many anomalies the natural-prevalence metrics come with a warning."""
+
 AUTO_HELP = "'auto' (the library default) sizes it from the training rows."
 
 
@@ -143,5 +146,11 @@ def run_training(
         out.print(
             metrics_table(result.natural_metrics, f"test set at natural prevalence ({share:.3%})")
         )
+        few = result.natural_metrics["n_anomalies"]
+        if few < FEW_ANOMALIES:
+            console.print(
+                f"[yellow]only {few} anomalies in the natural-prevalence view: its intervals "
+                "are wide; the full test set above is the steadier measure[/]"
+            )
     detector.save(out_path)
     console.print(f"model saved to {out_path} (threshold {detector.threshold_:.4g})")
