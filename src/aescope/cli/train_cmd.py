@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -16,17 +17,26 @@ from aescope.model import load_architecture
 from aescope.preprocess import PreprocessSpec
 
 
-def whole_or_auto(value: str) -> int | str:
-    """A count option: a whole number, or "auto" to let the detector size it."""
-    if value == "auto":
-        return value
-    try:
-        number = int(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected a whole number or 'auto', got {value!r}") from None
-    if number < 0:
-        raise typer.BadParameter(f"must not be negative, got {number}")
-    return number
+def count_or_auto(least: int) -> Callable[[str], int | str]:
+    """A parser for a count option: a whole number >= ``least``, or "auto" (the
+    detector sizes it). Click names the option in the message of a refusal."""
+
+    def parse(value: str) -> int | str:
+        if value == "auto":
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            raise typer.BadParameter(f"expected a whole number or 'auto', got {value!r}") from None
+        if number < least:
+            raise typer.BadParameter(
+                f"must be at least {least}, got {number}"
+                if least
+                else f"must not be negative, got {number}"
+            )
+        return number
+
+    return parse
 
 
 FEW_ANOMALIES = 20
@@ -49,11 +59,19 @@ def train(
     ),
     label: Annotated[str | None, typer.Option(help="0/1 label column of a file.")] = None,
     time: Annotated[str | None, typer.Option(help="Time column of a file (dropped).")] = None,
-    epochs: Annotated[str, typer.Option(help=f"Maximum epochs. {AUTO_HELP}")] = "auto",
-    batch_size: Annotated[str, typer.Option(help=f"Rows per step. {AUTO_HELP}")] = "auto",
+    # The count options arrive as int or "auto"; typer annotates no union types.
+    epochs: Annotated[
+        str, typer.Option(parser=count_or_auto(1), help=f"Maximum epochs. {AUTO_HELP}")
+    ] = "auto",
+    batch_size: Annotated[
+        str, typer.Option(parser=count_or_auto(1), help=f"Rows per step. {AUTO_HELP}")
+    ] = "auto",
     learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
     patience: Annotated[
-        str, typer.Option(help=f"Early-stopping patience, 0 turns it off. {AUTO_HELP}")
+        str,
+        typer.Option(
+            parser=count_or_auto(0), help=f"Early-stopping patience, 0 turns it off. {AUTO_HELP}"
+        ),
     ] = "auto",
     threshold: Annotated[str, typer.Option(help="Threshold policy, e.g. fpr:0.01, f1.")] = (
         "fpr:0.01"
@@ -65,35 +83,22 @@ def train(
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CIs.")] = 1000,
 ) -> None:
     """Train an autoencoder on a data set's normal rows, report held-out metrics, save it."""
-    sizes = training_counts(epochs=epochs, batch_size=batch_size, patience=patience)
     with user_errors():
         dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir)
         run_training(
             dataset,
             arch,
             out_path,
+            epochs=epochs,
+            batch_size=batch_size,
             learning_rate=learning_rate,
+            patience=patience,
             threshold=threshold,
             scaling=scaling,
             log1p=tuple(log1p or ()),
             seed=seed,
             bootstrap=bootstrap,
-            **sizes,
         )
-
-
-def training_counts(**texts: str) -> dict[str, int | str]:
-    """The count options parsed, each error naming its option; epochs and batch size >= 1."""
-    sizes = {}
-    for name, text in texts.items():
-        option = "--" + name.replace("_", "-")
-        try:
-            sizes[name] = whole_or_auto(text)
-        except typer.BadParameter as error:
-            raise typer.BadParameter(error.message, param_hint=option) from None
-        if sizes[name] == 0 and name != "patience":
-            raise typer.BadParameter("must be at least 1, got 0", param_hint=option)
-    return sizes
 
 
 def run_training(
