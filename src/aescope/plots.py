@@ -59,8 +59,9 @@ def error_histogram(
     """
     fig, ax = plt.subplots(figsize=(7, 4.2))
     positive = np.clip(scores, np.finfo(np.float64).tiny, None)
-    bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()), 80)
-    bins[[0, -1]] = positive.min(), positive.max()  # 10**log10(x) can miss x by a rounding
+    low, high = positive.min(), positive.max()
+    bins = np.logspace(np.log10(low), np.log10(high), 80)
+    bins[[0, -1]] = low, high  # 10**log10(x) can miss x by a rounding
     for label, color, name in ((0, NORMAL_COLOR, "normal"), (1, ANOMALY_COLOR, "anomaly")):
         part = positive[y == label]
         if part.size:

@@ -119,9 +119,8 @@ def prepare_data(dataset: Dataset, split_seed: int = 0) -> StudyData:
     spec = PreprocessSpec(drop=drop, scaling=STUDY_PREPROCESSING.scaling)
     features = dataset.X
     pre = fit_preprocessor(spec, features.iloc[split.train])
-    natural = natural_prevalence(
-        split, y, seed=split_seed, prevalence=dataset.population_prevalence
-    )
+    prevalence = float(dataset.population_prevalence)
+    natural = natural_prevalence(split, y, seed=split_seed, prevalence=prevalence)
     return StudyData(
         dataset=dataset.name,
         source=str(dataset.source),
@@ -134,7 +133,7 @@ def prepare_data(dataset: Dataset, split_seed: int = 0) -> StudyData:
         x_test=pre.transform(features.iloc[split.test]),
         y_test=y[split.test].astype(np.int8),
         natural_rows=np.searchsorted(split.test, natural),
-        prevalence=float(dataset.population_prevalence),
+        prevalence=prevalence,
     )
 
 
