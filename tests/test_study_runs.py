@@ -16,14 +16,17 @@ from aescope.study import runs
 from aescope.study.runs import RunCache, RunPoint, prepare_data, run_key, run_point
 
 
-@pytest.fixture(scope="module")
-def small_data():
+def tiny_dataset() -> Dataset:
     """2,000 normal rows and 60 frauds of the bundled real sample."""
     sample = load_dataset("creditcard-sample")
     frame = sample.frame
     rows = np.r_[np.flatnonzero(sample.y == 0)[:2000], np.flatnonzero(sample.y == 1)[:60]]
-    small = Dataset("tiny", frame.iloc[rows].reset_index(drop=True), "Class", "Time", "test")
-    return prepare_data(small, split_seed=0)
+    return Dataset("tiny", frame.iloc[rows].reset_index(drop=True), "Class", "Time", "test")
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return prepare_data(tiny_dataset(), split_seed=0)
 
 
 def tiny_point(name: str = "tiny", epochs: int = 1) -> RunPoint:
@@ -65,10 +68,7 @@ def test_key_covers_seed_config_and_data_but_not_the_display_name(small_data):
 
 
 def test_natural_view_follows_the_population_prevalence():
-    sample = load_dataset("creditcard-sample")
-    frame = sample.frame
-    rows = np.r_[np.flatnonzero(sample.y == 0)[:2000], np.flatnonzero(sample.y == 1)[:60]]
-    small = Dataset("tiny", frame.iloc[rows].reset_index(drop=True), "Class", "Time", "test")
+    small = tiny_dataset()
     own = prepare_data(small, split_seed=0)
     thinned = prepare_data(dataclasses.replace(small, prevalence=0.002), split_seed=0)
     assert own.prevalence == pytest.approx(60 / 2060)
