@@ -53,7 +53,8 @@ def model_path(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def sample_csv(workdir: Path) -> Path:
-    frame = load_creditcard(sample=True).frame.head(3000).copy()
+    """Transactions to score: an id and the model's columns, no label."""
+    frame = load_creditcard(sample=True).frame.head(3000).drop(columns="Class")
     frame.insert(0, "tx_id", np.arange(len(frame)) + 1000)
     path = workdir / "rows.csv"
     frame.to_csv(path, index=False)
@@ -87,7 +88,8 @@ def test_score_streams_in_chunks_and_keeps_ids(model_path, sample_csv, workdir, 
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(out) if suffix == ".csv" else pq.read_table(out).to_pandas()
     assert list(scored.columns) == ["tx_id", "score", "flag", "top_features"]
-    assert len(scored) == 3000 and scored["tx_id"].iloc[0] == 1000
+    # ids are carried verbatim, as text (no type guessing: "000123" stays "000123")
+    assert len(scored) == 3000 and str(scored["tx_id"].iloc[0]) == "1000"
     detector = AutoencoderDetector.load(model_path)
     rows = pd.read_csv(sample_csv)
     np.testing.assert_allclose(
@@ -122,6 +124,8 @@ def test_score_names_the_row_of_a_bad_value(model_path, sample_csv, workdir):
             str(bad_path),
             "-o",
             str(workdir / "x.csv"),
+            "--id",
+            "tx_id",
             "--chunk-rows",
             "1000",
         ],

@@ -131,7 +131,7 @@ def test_header_only_csv_is_an_empty_table(tmp_path):
 
 
 def test_empty_file_is_an_empty_table(tmp_path):
-    with pytest.raises(DataValidationError, match=r"empty table"):
+    with pytest.raises(DataValidationError, match=r"empty file: no header and no rows"):
         load_table(_write(tmp_path / "c.csv", ""))
 
 

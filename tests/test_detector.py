@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from aescope.detector import AutoencoderDetector
-from aescope.errors import DataValidationError, ModelFileError
+from aescope.errors import ConfigError, DataValidationError, ModelFileError
 from aescope.model import Architecture, Layer
 from aescope.preprocess import PreprocessSpec
 
@@ -243,5 +243,5 @@ def test_auto_defaults_are_sized_from_the_data():
     assert detector.architecture_.n_features == N_FEATURES
     assert detector.config_.batch_size == 64 and detector.config_.patience == 20
     assert len(detector.history_["train_loss"]) == 3
-    with pytest.raises(DataValidationError, match="epochs must be a number or 'auto'"):
+    with pytest.raises(ConfigError, match="epochs must be a whole number or 'auto'"):
         AutoencoderDetector(epochs="lots").fit(_normal_rows(50))

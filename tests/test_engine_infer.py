@@ -44,10 +44,11 @@ def test_inputs_numpy_or_frames_float64_or_empty(reference):
 
 
 def test_chunk_sizes_are_bounded_powers_of_two():
-    assert _chunk_size(100, 65536) == 128
+    assert _chunk_size(100, 65536) == 256  # never below MIN_CHUNK_ROWS
+    assert _chunk_size(300, 65536) == 512
     assert _chunk_size(65536, 65536) == 65536
     assert _chunk_size(10**6, 65536) == 65536
-    assert _chunk_size(1, 64) == 1
+    assert _chunk_size(1, 64) == 64
 
 
 def test_wrong_shapes_are_named():

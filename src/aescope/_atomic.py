@@ -2,18 +2,51 @@
 
 The pattern is the usual one: write to a temporary file in the destination's
 own directory (so the final ``os.replace`` is a same-filesystem rename),
-flush and fsync it, then rename it over the target. On any exception the
-temporary file is removed and the old target, if any, is untouched.
+flush and fsync it, then rename it over the target. On any exception — and
+on SIGTERM, which the CLI turns into ``SystemExit`` — the temporary file is
+removed and the old target, if any, is untouched.
+
+A rename replaces whatever sits at the name, so the target is resolved first
+(:func:`resolve_target`): a symbolic link is followed to the file it names
+(the link stays a link), a character device such as ``/dev/null`` is written
+through in place, and anything else that is not a regular file — a folder, a
+FIFO, a socket, a block device — is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from aescope.errors import OutputError
+
+
+def resolve_target(target: str | os.PathLike[str]) -> tuple[Path, bool]:
+    """``(path to write, is_device)`` for ``target``, or :class:`OutputError`.
+
+    ``path`` is the link-free location (a symlink's final target); ``is_device``
+    is True for a character device, which is written in place, never renamed over.
+    """
+    path = Path(target).expanduser()
+    if path.is_symlink():
+        path = path.resolve()
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return path, False
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+    if stat.S_ISREG(mode):
+        return path, False
+    if stat.S_ISCHR(mode):
+        return path, True
+    kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+    raise OutputError(f"cannot write {target}: it is {kind}; name a file instead")
 
 
 @contextlib.contextmanager
@@ -22,21 +55,27 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
 
     Use this when a library insists on writing to a path itself (pyarrow,
     matplotlib, safetensors). ``suffix`` keeps the extension that such libraries
-    may look at.
+    may look at. A character device target is yielded as is (written through).
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=f".aescope.tmp{suffix}", dir=target.parent
-    )
+    path, is_device = resolve_target(target)
+    if is_device:
+        yield path
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=f".aescope.tmp{suffix}", dir=path.parent
+        )
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
     try:
         yield tmp
         _fsync_file(tmp)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

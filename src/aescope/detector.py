@@ -28,7 +28,7 @@ from aescope import __version__
 from aescope.data.dataset import frame_fingerprint
 from aescope.data.validate import check_labels, validate_frame
 from aescope.engine import TrainConfig, encode, reconstruct, train
-from aescope.errors import DataValidationError, ModelFileError
+from aescope.errors import ConfigError, DataValidationError, ModelFileError
 from aescope.model import Architecture, default_training, load_architecture
 from aescope.modelfile import load_model_file, save_model_file
 from aescope.preprocess import FittedPreprocessor, PreprocessSpec, check_columns, fit_preprocessor
@@ -103,6 +103,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         ``(X_val, y_val, amount_val)``; with labels, only its normal rows drive
         early stopping, and label-based threshold policies use all of it.
         """
+        self._check_params()
         frame = self._input_frame(X, fitting=True)
         rng = np.random.default_rng(self.random_state)
         if validation_data is None:
@@ -188,7 +189,11 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ scoring
     def score_samples(self, X: Any) -> np.ndarray:
-        """Per-row reconstruction error; higher is more anomalous (PyOD's sign)."""
+        """Per-row reconstruction error; higher is more anomalous (PyOD's sign).
+
+        A row whose error overflows float32 scores ``inf`` (flagged by any threshold);
+        a value whose scaled form leaves float32's range is refused, naming its cell.
+        """
         return self._errors(self._transform(X))
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -288,18 +293,45 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return detector
 
     # ------------------------------------------------------------------ helpers
+    def _check_params(self) -> None:
+        """Refuse unusable settings before any data is touched (scikit-learn checks them in
+        ``fit`` too, since ``__init__`` only stores them)."""
+        if not isinstance(self.architecture, str | Architecture):
+            raise ConfigError(
+                "architecture must be 'auto', a preset name, a TOML/JSON path or an "
+                f"Architecture, got {self.architecture!r}"
+            )
+        if not isinstance(self.threshold, str | ThresholdPolicy):
+            raise ConfigError(
+                "threshold must be a policy such as 'fpr:0.01' or 'fixed:2.5', or a "
+                f"ThresholdPolicy, got {self.threshold!r}"
+            )
+        _as_policy(self.threshold)  # a typo fails here, not after training
+        for name, least in (("epochs", 1), ("batch_size", 1), ("patience", 0)):
+            value = getattr(self, name)
+            if value is None and name == "patience":
+                continue
+            if isinstance(value, str):
+                if value != "auto":
+                    raise ConfigError(f"{name} must be a whole number or 'auto', got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ConfigError(f"{name} must be a whole number or 'auto', got {value!r}")
+            elif value < least:
+                raise ConfigError(f"{name} must be at least {least}, got {value}")
+        seed = self.random_state
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ConfigError(f"random_state must be a whole number >= 0, got {seed!r}")
+        share = self.validation_share
+        if isinstance(share, bool) or not isinstance(share, float | int) or not 0 < share < 1:
+            raise ConfigError(f"validation_share must be between 0 and 1, got {share!r}")
+
     def _training_sizes(self, n_rows: int) -> dict[str, Any]:
         """Epochs, batch size and patience, with ``"auto"`` sized from the training rows."""
         auto = default_training(n_rows)
-        sizes = {}
-        for name in ("epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                if value != "auto":
-                    raise DataValidationError(f"{name} must be a number or 'auto', got {value!r}")
-                value = auto[name]
-            sizes[name] = value
-        return sizes
+        return {
+            name: auto[name] if getattr(self, name) == "auto" else getattr(self, name)
+            for name in ("epochs", "batch_size", "patience")
+        }
 
     def _input_frame(self, X: Any, *, fitting: bool = False) -> pd.DataFrame:
         frame, is_frame = _to_frame(X)
@@ -315,7 +347,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                 )
             frame.columns = list(self.feature_names_in_)
         else:
-            check_columns(frame.columns, list(self.feature_names_in_))
+            # Once fitted, columns the preprocessing drops (a time column) may be left out.
+            fitted = hasattr(self, "preprocessor_")
+            check_columns(
+                frame.columns,
+                list(self.feature_names_in_),
+                required=self.columns_used_ if fitted else None,
+            )
         frame = validate_frame(frame)
         if fitting:
             self.data_fingerprint_ = frame_fingerprint(frame)
@@ -325,9 +363,19 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self, "params_")
         return self.preprocessor_.transform(self._input_frame(X))
 
+    @property
+    def columns_used_(self) -> list[str]:
+        """The input columns the network sees: ``feature_names_in_`` minus dropped ones."""
+        check_is_fitted(self, "preprocessor_")
+        return list(self.preprocessor_.output_columns)
+
     def _elementwise_errors(self, x: np.ndarray) -> np.ndarray:
-        diff = reconstruct(self.architecture_, self.params_, x) - x
-        return np.abs(diff) if self.config_.loss == "mae" else diff * diff
+        with np.errstate(over="ignore", invalid="ignore"):
+            diff = reconstruct(self.architecture_, self.params_, x) - x
+            errors = np.abs(diff) if self.config_.loss == "mae" else diff * diff
+        # A row so extreme that its error overflows float32 is as anomalous as can be:
+        # +inf, never NaN (which would compare below every threshold and pass as normal).
+        return np.where(np.isnan(errors), np.inf, errors)
 
     def _errors(self, x: np.ndarray) -> np.ndarray:
         return self._elementwise_errors(x).mean(axis=1, dtype=np.float64)
@@ -350,8 +398,11 @@ def rank_features(errors: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     values = errors.to_numpy()
     order = np.argsort(-values, axis=1, kind="stable")[:, :k]
     names = np.asarray(errors.columns)[order]
-    shares = np.take_along_axis(values, order, axis=1) / np.maximum(
-        values.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny
+    # An overflowing (infinite) error takes the whole share, split among such features.
+    infinite = np.isinf(values)
+    weights = np.where(infinite.any(axis=1, keepdims=True), infinite.astype(float), values)
+    shares = np.take_along_axis(weights, order, axis=1) / np.maximum(
+        weights.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny
     )
     out = {}
     for j in range(k):

@@ -38,3 +38,8 @@ class TrainingDivergedError(AescopeError, FloatingPointError):
 
 class ModelFileError(AescopeError, ValueError):
     """A saved model file is missing, truncated, corrupted, tampered or of another version."""
+
+
+class OutputError(AescopeError, OSError):
+    """An output cannot be written where asked (same file as an input, not a regular file,
+    unwritable folder, unknown format): refused before anything is computed or replaced."""

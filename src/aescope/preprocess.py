@@ -20,6 +20,7 @@ from sklearn.preprocessing import RobustScaler, StandardScaler
 from aescope.errors import DataValidationError
 
 Scaling = Literal["standard", "robust", "none"]
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SCALERS = {"standard": StandardScaler, "robust": RobustScaler}
 
 
@@ -66,11 +67,37 @@ class FittedPreprocessor:
     scale: np.ndarray = field(repr=False)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Map a frame with exactly :attr:`input_columns` (any order) to a float32 matrix."""
-        check_columns(frame.columns, self.input_columns)
-        values = _apply_log1p(frame, self.spec.log1p)[list(self.output_columns)]
-        x = values.to_numpy(dtype=np.float64)
-        return ((x - self.center) / self.scale).astype(np.float32)
+        """Map a frame holding the modelled columns to the float32 matrix the network sees.
+
+        The frame needs :attr:`output_columns` (any order); columns the spec drops may be
+        present or not, anything else is refused. A value that cannot reach the network
+        as a finite float32 — missing, infinite, ``<= -1`` under log1p, or so large that
+        scaling overflows float32 (``1e39``) — is an error naming its column, row and value.
+        """
+        z = self.scaled(frame)
+        bad = ~np.isfinite(z) | (np.abs(z) > FLOAT32_MAX)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            name = self.output_columns[col]
+            raise DataValidationError(
+                f"column {name!r}, row {_row_label(frame, row)!r}: "
+                f"{_why_invalid(frame[name].iloc[row], name in self.spec.log1p)}"
+            )
+        return z.astype(np.float32)
+
+    def scaled(self, frame: pd.DataFrame) -> np.ndarray:
+        """Centred and scaled float64 values of the modelled columns, unchecked: NaN or
+        inf where a cell cannot be used (see :meth:`invalid_rows`)."""
+        check_columns(frame.columns, self.input_columns, required=self.output_columns)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            x = _apply_log1p(frame[list(self.output_columns)], self.spec.log1p)
+            return (x - self.center) / self.scale
+
+    def invalid_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows :meth:`transform` would refuse (a bool per row), for callers that skip
+        or flag them instead."""
+        z = self.scaled(frame)
+        return (~np.isfinite(z) | (np.abs(z) > FLOAT32_MAX)).any(axis=1)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,7 +141,14 @@ def fit_preprocessor(spec: PreprocessSpec, frame: pd.DataFrame) -> FittedPreproc
     outputs = tuple(c for c in columns if c not in spec.drop)
     if not outputs:
         raise DataValidationError("preprocessing drops every column; nothing left to model")
-    x = _apply_log1p(frame, spec.log1p)[list(outputs)].to_numpy(dtype=np.float64)
+    x = _apply_log1p(frame[list(outputs)], spec.log1p)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataValidationError(
+            f"column {outputs[col]!r}, row {_row_label(frame, row)!r}: "
+            f"{_why_invalid(frame[outputs[col]].iloc[row], outputs[col] in spec.log1p)}"
+        )
     if spec.scaling == "none":
         center, scale = np.zeros(len(outputs)), np.ones(len(outputs))
     else:
@@ -124,10 +158,17 @@ def fit_preprocessor(spec: PreprocessSpec, frame: pd.DataFrame) -> FittedPreproc
     return FittedPreprocessor(spec, columns, outputs, center.astype(np.float64), scale)
 
 
-def check_columns(actual: Sequence[Any], expected: Sequence[str]) -> None:
-    """Refuse input whose columns differ from the fitted ones, naming the differences."""
+def check_columns(
+    actual: Sequence[Any], expected: Sequence[str], required: Sequence[str] | None = None
+) -> None:
+    """Refuse input whose columns differ from the fitted ones, naming the differences.
+
+    ``required`` (default: all of ``expected``) must be present; anything outside
+    ``expected`` is unexpected.
+    """
     actual_names = [str(c) for c in actual]
-    missing = [c for c in expected if c not in actual_names]
+    needed = expected if required is None else required
+    missing = [c for c in needed if c not in actual_names]
     unexpected = [c for c in actual_names if c not in expected]
     if missing or unexpected:
         parts = []
@@ -140,18 +181,30 @@ def check_columns(actual: Sequence[Any], expected: Sequence[str]) -> None:
         )
 
 
-def _apply_log1p(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    if not columns:
-        return frame
-    out = frame.copy()
-    for name in columns:
-        values = out[name].to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(values <= -1)
-        if bad.size:
-            row = bad[0]
-            raise DataValidationError(
-                f"log1p needs values > -1; column {name!r} row {frame.index[row]!r} "
-                f"has {values[row].item()!r}"
-            )
-        out[name] = np.log1p(values)
-    return out
+def _apply_log1p(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """The frame's values as float64, ``log1p`` applied to ``columns`` (NaN where <= -1)."""
+    x = frame.to_numpy(dtype=np.float64, copy=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in columns:
+            j = frame.columns.get_loc(name)
+            x[:, j] = np.where(x[:, j] > -1, np.log1p(x[:, j]), np.nan)
+    return x
+
+
+def _why_invalid(value: Any, under_log1p: bool) -> str:
+    value = float(value)
+    if np.isnan(value):
+        return "missing value (empty cell or NaN)"
+    if np.isinf(value):
+        return f"infinite value {value}"
+    if under_log1p and value <= -1:
+        return f"log1p needs values > -1, got {value!r}"
+    return (
+        f"value {value!r} is too large for the model: scaled, it leaves float32's range "
+        f"(±{FLOAT32_MAX:.3g})"
+    )
+
+
+def _row_label(frame: pd.DataFrame, position: int) -> Any:
+    label = frame.index[position]
+    return label.item() if isinstance(label, np.generic) else label

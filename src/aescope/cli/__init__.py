@@ -1,4 +1,9 @@
-"""The ``aescope`` command line: one typer app, each command group in its own module."""
+"""The ``aescope`` command line: one typer app, each command group in its own module.
+
+The command modules import only typer and rich at the top; each command imports
+pandas, JAX or scikit-learn when it runs, so ``aescope --help`` and
+``aescope --version`` answer without loading them.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +21,14 @@ from aescope.cli import (
     study_cmd,
     train_cmd,
 )
-from aescope.engine.compile_cache import enable_compile_cache
+from aescope.cli._common import install_signal_handlers
 
 app = typer.Typer(
     name="aescope",
     help="Autoencoder anomaly detection for tabular data, measured.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
 )
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(model_cmd.app, name="model")
@@ -52,4 +58,4 @@ def main(
 
     Compiled programs are cached on disk between runs (AESCOPE_COMPILE_CACHE=0: off).
     """
-    enable_compile_cache()
+    install_signal_handlers()

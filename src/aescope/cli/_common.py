@@ -1,16 +1,33 @@
-"""Helpers every CLI command shares: clean error exits and data-set resolution."""
+"""Helpers every CLI command shares: clean error exits, data-set resolution, JAX start-up.
+
+Only typer and rich are imported here: ``aescope --help`` must not pay for
+pandas, JAX or scikit-learn. Commands import what they need when they run.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from aescope.data import Dataset, load_dataset
-from aescope.errors import AescopeError, DataUnavailableError, DataValidationError
+from aescope.errors import (
+    AescopeError,
+    ArchitectureError,
+    ConfigError,
+    DataUnavailableError,
+    DataValidationError,
+    ModelFileError,
+)
+
+if TYPE_CHECKING:
+    from aescope.data import Dataset
 
 console = Console(stderr=True)
 out = Console()
@@ -19,20 +36,52 @@ DATASET_HELP = (
     "creditcard, creditcard-sample, or a path to a CSV / CSV.gz / Parquet / ADBench .npz file."
 )
 
+__all__ = ["DATASET_HELP", "console", "escape", "out", "resolve_dataset", "user_errors"]
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SystemExit unwinds like any exception, so atomic writers delete their temporary files.
+    raise SystemExit(128 + signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM ends a command the way Ctrl-C does: cleanly, leaving no temporary files."""
+    with contextlib.suppress(ValueError):  # not the main thread (embedded use): leave it
+        signal.signal(signal.SIGTERM, _terminate)
+
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn aescope's own errors into one line and an exit code, without a traceback.
 
-    Exit code 2 means the input data was refused (fix the data); 1 any other failure.
+    Exit code 2 means something the user gave was refused (data, a setting, an
+    architecture, a model file: fix it); 1 any other failure (data not found, output
+    not writable, training diverged); 130 an interruption (Ctrl-C).
     """
     try:
         yield
     except AescopeError as exc:
-        console.print(
-            f"error: {exc}", style="bold red", highlight=False, markup=False, soft_wrap=True
-        )
-        raise typer.Exit(code=2 if isinstance(exc, DataValidationError) else 1) from None
+        fail(str(exc), code=2 if isinstance(exc, REFUSED_INPUT) else 1)
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was written", code=130)
+
+
+REFUSED_INPUT = (DataValidationError, ConfigError, ArchitectureError, ModelFileError)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print ``error: message`` on one line (no markup: data may contain brackets) and exit."""
+    console.print(
+        f"error: {message}", style="bold red", highlight=False, markup=False, soft_wrap=True
+    )
+    raise typer.Exit(code=code)
+
+
+def start_jax() -> None:
+    """Switch on the on-disk compilation cache; commands that run a network call this first."""
+    from aescope.engine.compile_cache import enable_compile_cache
+
+    enable_compile_cache()
 
 
 def resolve_dataset(
@@ -44,6 +93,8 @@ def resolve_dataset(
     allow_sample_fallback: bool = False,
 ) -> Dataset:
     """Load a named data set or a file; optionally fall back to the bundled sample, loudly."""
+    from aescope.data import load_dataset
+
     try:
         return load_dataset(name, label=label, time=time, data_dir=data_dir)
     except DataUnavailableError as exc:
@@ -51,9 +102,20 @@ def resolve_dataset(
             raise
         console.rule("[bold yellow]USING THE BUNDLED SAMPLE, NOT THE FULL DATA")
         console.print(
-            f"[yellow]{exc}[/]\nFalling back to the bundled real sample "
+            f"[yellow]{escape(str(exc))}[/]\nFalling back to the bundled real sample "
             "(all 492 frauds + 30,000 normal rows).",
             highlight=False,
         )
         console.rule(style="yellow")
         return load_dataset("creditcard-sample")
+
+
+def is_file_argument(name: str) -> Path | None:
+    """``name`` as a path when it names an existing file (not a built-in data set)."""
+    path = Path(name).expanduser()
+    return path if path.is_file() else None
+
+
+def stdout_is_data() -> bool:
+    """True when standard output is a pipe or file that a command writes data to."""
+    return not sys.stdout.isatty()

@@ -13,23 +13,22 @@ import os
 import shlex
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.table import Table
 
-from aescope._atomic import atomic_open
-from aescope.bench.detectors import REGISTRY, DetectorSpec, available, select_detectors
-from aescope.bench.figures import save_rank_figure
-from aescope.bench.ranks import RankSummary, summarize_ranks
-from aescope.bench.report import machine_facts, render_report
-from aescope.bench.runner import Record, run_benchmark
-from aescope.bench.sources import Source, adbench_sources, creditcard_source, select_sources
-from aescope.bench.tables import pivot, records_frame, summarize, write_csv
-from aescope.cli._common import console, out, user_errors
-from aescope.data.creditcard import DATA_DIR_ENV
-from aescope.errors import DataUnavailableError
+from aescope.cli._common import console, escape, out, start_jax, user_errors
+from aescope.cli._outputs import check_output_dir
+from aescope.errors import ConfigError, DataUnavailableError, DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from aescope.bench.detectors import DetectorSpec
+    from aescope.bench.ranks import RankSummary
+    from aescope.bench.runner import Record
+    from aescope.bench.sources import Source
 
 ONE_AE = "one aescope entry (seed-best left out)"
 
@@ -65,18 +64,27 @@ def bench(
 ) -> None:
     """Compare detectors on credit cards and ADBench: AUROC, AUPRC, recall @ 1 % FPR, ranks."""
     with user_errors():
+        from aescope.bench.detectors import REGISTRY, available, select_detectors
+        from aescope.bench.sources import select_sources
+
         if list_detectors:
             out.print(_detector_table())
             return
-        chosen = select_detectors(_split_list(detectors))
+        chosen = select_detectors(_split_list(detectors, "--detectors"))
+        dataset_names = _split_list(datasets, "--datasets")
+        check_output_dir(out_dir, {})
         skipped = [s.name for s in REGISTRY.values() if not available(s)]
         if detectors is None and skipped:
             console.print(
-                f"[yellow]skipping {', '.join(skipped)}: PyOD is not installed "
-                "(pip install 'aescope[bench]')[/]"
+                f"skipping {', '.join(skipped)}: PyOD is not installed "
+                "(pip install 'aescope[bench]')",
+                style="yellow",
+                markup=False,
+                highlight=False,
             )
         sources = _sources(adbench_dir, creditcard, data_dir)
-        sources = select_sources(sources, _split_list(datasets))
+        sources = select_sources(sources, dataset_names)
+        start_jax()
         command = _command(
             adbench_dir, creditcard, data_dir, datasets, detectors, seeds, max_train_rows, out_dir
         )
@@ -93,6 +101,12 @@ def run(
     command: str,
 ) -> pd.DataFrame:
     """Run the benchmark and write every output file; returns the summary."""
+    from aescope._atomic import atomic_open
+    from aescope.bench.figures import save_rank_figure
+    from aescope.bench.report import machine_facts, render_report
+    from aescope.bench.runner import run_benchmark
+    from aescope.bench.tables import records_frame, summarize, write_csv
+
     out_dir.mkdir(parents=True, exist_ok=True)
     raw_path = out_dir / "results.csv"
     records: list[Record] = _previous(raw_path) if resume else []
@@ -111,7 +125,7 @@ def run(
             f"AUROC {record['auroc']:.3f}  AUPRC {record['auprc']:.3f}  "
             f"fit {record['fit_seconds']:.1f}s  score {record['score_seconds']:.1f}s"
             if not record["error"]
-            else f"[red]failed: {record['error']}[/]"
+            else f"[red]failed: {escape(record['error'])}[/]"
         )
         console.print(
             f"{record['dataset']:>18} seed {record['seed']}  {record['detector']:<18} {quality}",
@@ -164,6 +178,9 @@ def run(
 
 def _rank_summaries(summary: pd.DataFrame) -> dict[str, list[RankSummary]]:
     """ADBench ranks first (the plot), then credit cards alone, then everything together."""
+    from aescope.bench.ranks import summarize_ranks
+    from aescope.bench.tables import pivot
+
     groups: dict[str, list[RankSummary]] = {}
     both_aes = {"aescope-auto", "aescope-seed-best"} <= set(summary["detector"])
     for family, heading, one_ae in (
@@ -194,6 +211,8 @@ def _rank_summaries(summary: pd.DataFrame) -> dict[str, list[RankSummary]]:
 
 
 def _ranks_frame(ranks: dict[str, list[RankSummary]]) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for heading, summaries in ranks.items():
         for s in summaries:
@@ -213,6 +232,8 @@ def _ranks_frame(ranks: dict[str, list[RankSummary]]) -> pd.DataFrame:
 
 
 def _rank_console_table(heading: str, summaries: list[RankSummary]) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"{heading} (n = {summaries[0].n_datasets})", header_style="bold")
     table.add_column("detector")
     for s in summaries:
@@ -223,16 +244,25 @@ def _rank_console_table(heading: str, summaries: list[RankSummary]) -> Table:
 
 
 def _detector_table() -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from aescope.bench.detectors import REGISTRY, available
+
     table = Table(title="detectors", header_style="bold")
     for column in ("name", "available", "training rows", "notes"):
         table.add_column(column)
     for spec in REGISTRY.values():
         cap = f"≤ {spec.max_train_rows:,}" if spec.max_train_rows else "all"
-        table.add_row(spec.name, "yes" if available(spec) else "no (needs PyOD)", cap, spec.note)
+        needs = "no (needs PyOD: pip install 'aescope[bench]')"
+        table.add_row(spec.name, "yes" if available(spec) else escape(needs), cap, spec.note)
     return table
 
 
 def _sources(adbench_dir: Path | None, creditcard: bool, data_dir: Path | None) -> list[Source]:
+    from aescope.bench.sources import adbench_sources, creditcard_source
+    from aescope.data.creditcard import DATA_DIR_ENV
+
     sources = [creditcard_source(data_dir)] if creditcard else []
     if adbench_dir is None and os.environ.get(DATA_DIR_ENV):
         candidate = Path(os.environ[DATA_DIR_ENV]) / "adbench"
@@ -247,18 +277,40 @@ def _sources(adbench_dir: Path | None, creditcard: bool, data_dir: Path | None) 
 
 
 def _previous(path: Path) -> list[Record]:
+    """The successful rows of an earlier run's results.csv; a damaged file is refused."""
+    import pandas as pd
+
+    from aescope.bench.runner import METRICS
+
     if not path.exists():
         return []
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataValidationError(f"{path}: cannot resume from it ({error})") from None
+    needed = ["dataset", "detector", "seed", "error", "family", *METRICS]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"{path}: cannot resume from it: missing columns {', '.join(missing)} "
+            "(not a results.csv written by aescope bench?)"
+        )
+    seeds = pd.to_numeric(frame["seed"], errors="coerce")
+    if seeds.isna().any() or (seeds % 1 != 0).any():
+        row = int(seeds.isna().to_numpy().argmax() if seeds.isna().any() else 0)
+        raise DataValidationError(f"{path}: cannot resume from it: bad seed in row {row}")
     frame["error"] = frame["error"].fillna("").astype(str)
     return [r for r in frame.to_dict("records") if not r["error"]]
 
 
-def _split_list(text: str | None) -> list[str] | None:
+def _split_list(text: str | None, option: str) -> list[str] | None:
+    """Comma-separated names; None when the option was not given. ',' names nothing: refused."""
     if text is None:
         return None
     items = [t.strip() for t in text.split(",") if t.strip()]
-    return items or None
+    if not items:
+        raise ConfigError(f"{option} {text!r} names nothing; leave it out to run them all")
+    return items
 
 
 def _command(adbench_dir, creditcard, data_dir, datasets, detectors, seeds, max_rows, out_dir):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from aescope.cli._common import user_errors
-from aescope.data import BUILTIN_DATASETS, Dataset, load_dataset
+
+if TYPE_CHECKING:
+    from aescope.data import Dataset
 
 app = typer.Typer(help="Inspect and check data sets.", no_args_is_help=True)
 
@@ -42,6 +43,8 @@ def info(
     ] = True,
 ) -> None:
     """Load and validate a data set, then print its size, anomaly share and column stats."""
+    from aescope.data import BUILTIN_DATASETS, load_dataset
+
     if dataset in BUILTIN_DATASETS and (label or time):
         raise typer.BadParameter(
             f"{dataset} has fixed columns (label Class, time Time)", param_hint="--label/--time"
@@ -52,15 +55,18 @@ def info(
 
 
 def _print_summary(dataset: Dataset, console: Console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     summary = dataset.summary()
-    overview = Table(title=f"data set: {dataset.name}", show_header=False)
+    overview = Table(title=f"data set: {escape(dataset.name)}", show_header=False)
     overview.add_column("", style="bold")
     overview.add_column("", overflow="fold")
-    overview.add_row("source", dataset.source)
+    overview.add_row("source", escape(dataset.source))
     overview.add_row("rows", f"{summary['rows']:,}")
     overview.add_row("features", str(summary["features"]))
-    overview.add_row("label", dataset.label or "(none)")
-    overview.add_row("time", dataset.time or "(none)")
+    overview.add_row("label", escape(dataset.label or "(none)"))
+    overview.add_row("time", escape(dataset.time or "(none)"))
     if summary["anomalies"] is not None:
         overview.add_row("anomalies", f"{summary['anomalies']:,}")
         overview.add_row("anomaly share", f"{summary['anomaly_share']:.4%}")
@@ -72,5 +78,5 @@ def _print_summary(dataset: Dataset, console: Console) -> None:
     for name in ("mean", "std", "min", "max"):
         stats.add_column(name, justify="right")
     for column, values in summary["columns"].items():
-        stats.add_row(column, *(f"{values[k]:.6g}" for k in ("mean", "std", "min", "max")))
+        stats.add_row(escape(column), *(f"{values[k]:.6g}" for k in ("mean", "std", "min", "max")))
     console.print(stats)

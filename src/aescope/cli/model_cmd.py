@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from aescope.errors import ArchitectureError
-from aescope.model import list_presets, load_architecture
+from aescope.cli._common import user_errors
 
 app = typer.Typer(
     help="Inspect autoencoder architectures (presets or TOML/JSON files).", no_args_is_help=True
@@ -29,19 +28,20 @@ def summary(
     ] = None,
 ) -> None:
     """Print a Keras-style table: layers, output shapes, parameter counts."""
-    is_preset = preset_or_file in list_presets()
-    n_features = features if features is not None else (29 if is_preset else None)
-    try:
+    with user_errors():
+        from aescope.model import list_presets, load_architecture
+
+        is_preset = preset_or_file in [*list_presets(), "auto"]
+        n_features = features if features is not None else (29 if is_preset else None)
         arch = load_architecture(preset_or_file, n_features=n_features, latent=latent)
-    except ArchitectureError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
     typer.echo(arch.summary())
 
 
 @app.command()
 def presets() -> None:
     """List the preset architectures from the reference study."""
+    from aescope.model import list_presets, load_architecture
+
     for name in list_presets():
         arch = load_architecture(name)
         typer.echo(f"{name:<18} {arch.n_params:>7,} parameters, latent {arch.latent_units}")

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from aescope.cli._common import DATASET_HELP, console, out, resolve_dataset, user_errors
+from aescope.cli._common import (
+    DATASET_HELP,
+    console,
+    is_file_argument,
+    out,
+    resolve_dataset,
+    start_jax,
+    user_errors,
+)
+from aescope.cli._outputs import check_output_dir
 
 
 def study(
@@ -21,7 +30,16 @@ def study(
     quick: Annotated[
         bool, typer.Option("--quick", help="Fewer epochs; the bundled sample by default.")
     ] = False,
-    seeds: Annotated[int, typer.Option(min=1, help="Replica seeds per setting (0..n-1).")] = 3,
+    label: Annotated[
+        str | None, typer.Option(help="0/1 label column of a file (built-in sets: Class).")
+    ] = None,
+    time: Annotated[
+        str | None, typer.Option(help="Time column of a file (dropped, as the study drops Time).")
+    ] = None,
+    seeds: Annotated[
+        int,
+        typer.Option(min=2, help="Replica seeds per setting (0..n-1); intervals need at least 2."),
+    ] = 3,
     epochs: Annotated[
         int | None, typer.Option(min=1, help="Max epochs per sweep setting (early stopping on).")
     ] = None,
@@ -32,17 +50,21 @@ def study(
     bootstrap: Annotated[
         int | None, typer.Option(min=0, help="Bootstrap resamples per model for AUROC/AUPRC CIs.")
     ] = None,
-    split_seed: Annotated[int, typer.Option(help="Seed of the (fixed) novelty split.")] = 0,
+    split_seed: Annotated[int, typer.Option(min=0, help="Seed of the (fixed) novelty split.")] = 0,
     data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Train the study's sweeps (resumable), measure every model and write report.html/.md."""
-    from aescope.study import QUICK, StudyConfig, run_study
-    from aescope.study.report import summary_lines
-
     with user_errors():
         name = data or ("creditcard-sample" if quick else "creditcard")
-        dataset = resolve_dataset(name, data_dir=data_dir, allow_sample_fallback=data is None)
+        check_output_dir(out_dir, {"data file": is_file_argument(name)})
+        from aescope.study import QUICK, StudyConfig, run_study
+        from aescope.study.report import summary_lines
+
+        dataset = resolve_dataset(
+            name, label=label, time=time, data_dir=data_dir, allow_sample_fallback=data is None
+        )
+        start_jax()
         base = QUICK if quick else StudyConfig()
         changes: dict = {"seeds": tuple(range(seeds)), "split_seed": split_seed}
         for key, value in (
@@ -57,9 +79,9 @@ def study(
         console.rule(f"[bold]aescope study on {dataset.name} ({len(dataset.frame):,} rows)")
         outcome = run_study(dataset, out_dir, config, progress=progress, console=console)
         results = outcome.results
-        out.print(results.get("q1_architecture", ""), highlight=False)
+        out.print(results.get("q1_architecture", ""), highlight=False, markup=False)
         for line in summary_lines(results):
-            out.print(line + "\n", highlight=False, soft_wrap=True)
+            out.print(line + "\n", highlight=False, soft_wrap=True, markup=False)
         timing = results["timing"]
         console.print(
             f"study written to {out_dir} (report.html, report.md, results.json) in "

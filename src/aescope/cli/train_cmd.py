@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aescope.cli._common import DATASET_HELP, console, out, resolve_dataset, user_errors
-from aescope.cli.evaluate_cmd import metrics_table
-from aescope.data import Dataset
-from aescope.detector import AutoencoderDetector
-from aescope.holdout import fit_holdout
-from aescope.model import load_architecture
-from aescope.preprocess import PreprocessSpec
+from aescope.cli._common import (
+    DATASET_HELP,
+    console,
+    escape,
+    is_file_argument,
+    out,
+    resolve_dataset,
+    start_jax,
+    user_errors,
+)
+from aescope.cli._outputs import check_output_file
+from aescope.errors import ConfigError, DataValidationError
+
+if TYPE_CHECKING:
+    from aescope.data import Dataset
+
+
+class SplitKind(StrEnum):
+    novelty = "novelty"
+    temporal = "temporal"
 
 
 def count_or_auto(least: int) -> Callable[[str], int | str]:
@@ -58,7 +73,29 @@ def train(
         "model.aescope"
     ),
     label: Annotated[str | None, typer.Option(help="0/1 label column of a file.")] = None,
-    time: Annotated[str | None, typer.Option(help="Time column of a file (dropped).")] = None,
+    time: Annotated[str | None, typer.Option(help="Time column of a file (not a feature).")] = None,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option(help="Column(s) to leave out of the model (repeat, or comma-separated)."),
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Row id column (never a feature).")
+    ] = None,
+    split: Annotated[
+        SplitKind,
+        typer.Option(
+            help="novelty: a seeded shuffle of the normal rows; temporal: train on the "
+            "earliest rows by --time, test on the latest (needs a label and a time column)."
+        ),
+    ] = SplitKind.novelty,
+    allow_label_like: Annotated[
+        bool,
+        typer.Option(
+            "--allow-label-like",
+            help="Train on columns named like a label (Class, label, is_fraud, y...) "
+            "instead of refusing them.",
+        ),
+    ] = False,
     # The count options arrive as int or "auto"; typer annotates no union types.
     epochs: Annotated[
         str, typer.Option(parser=count_or_auto(1), help=f"Maximum epochs. {AUTO_HELP}")
@@ -66,25 +103,45 @@ def train(
     batch_size: Annotated[
         str, typer.Option(parser=count_or_auto(1), help=f"Rows per step. {AUTO_HELP}")
     ] = "auto",
-    learning_rate: Annotated[float, typer.Option(min=0.0)] = 1e-3,
+    learning_rate: Annotated[float, typer.Option(help="Adam step size (> 0).")] = 1e-3,
     patience: Annotated[
         str,
         typer.Option(
             parser=count_or_auto(0), help=f"Early-stopping patience, 0 turns it off. {AUTO_HELP}"
         ),
     ] = "auto",
-    threshold: Annotated[str, typer.Option(help="Threshold policy, e.g. fpr:0.01, f1.")] = (
-        "fpr:0.01"
-    ),
+    threshold: Annotated[
+        str,
+        typer.Option(
+            help="Threshold policy from the validation normals: fpr:0.01, quantile:0.995, "
+            "contamination:0.01 or fixed:VALUE."
+        ),
+    ] = "fpr:0.01",
     scaling: Annotated[str, typer.Option(help="standard, robust or none.")] = "standard",
     log1p: Annotated[list[str] | None, typer.Option(help="Columns to log1p first.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split and the weights.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the split and the weights.")] = 0,
     data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CIs.")] = 1000,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the CIs.")] = 1000,
 ) -> None:
     """Train an autoencoder on a data set's normal rows, report held-out metrics, save it."""
     with user_errors():
+        # Every setting is checked before the data is read or a network compiled.
+        _check_settings(threshold, learning_rate, scaling)
+        from aescope.model import load_architecture
+
+        load_architecture(arch)  # a typo or an unreadable file fails now, not after loading
+        inputs = {
+            "training data": is_file_argument(data),
+            "architecture file": is_file_argument(arch),
+        }
+        check_output_file(out_path, inputs)
         dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir)
+        dataset = _without_columns(
+            dataset, [*_split_names(drop), *([id_column] if id_column else [])]
+        )
+        if not allow_label_like:
+            _refuse_label_like(dataset)
+        start_jax()
         run_training(
             dataset,
             arch,
@@ -98,6 +155,59 @@ def train(
             log1p=tuple(log1p or ()),
             seed=seed,
             bootstrap=bootstrap,
+            split=split.value,
+        )
+
+
+def _check_settings(threshold: str, learning_rate: float, scaling: str) -> None:
+    from aescope.thresholds import parse_policy
+
+    policy = parse_policy(threshold)
+    if policy.requires_labels:
+        raise ConfigError(
+            f"threshold policy {threshold!r} needs labelled validation rows with anomalies, and "
+            "train validates on normal rows only; pick a label-free policy here (fpr:0.01, "
+            "quantile:0.995, contamination:0.01, fixed:VALUE) and tune it on labelled data "
+            f"later with AutoencoderDetector.fit_threshold(X, y, policy={threshold!r})"
+        )
+    if not math.isfinite(learning_rate) or learning_rate <= 0:
+        raise ConfigError(f"--learning-rate must be a finite number > 0, got {learning_rate}")
+    if scaling not in ("standard", "robust", "none"):
+        raise ConfigError(f"--scaling must be standard, robust or none, got {scaling!r}")
+
+
+def _split_names(values: list[str] | None) -> list[str]:
+    return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
+
+
+def _without_columns(dataset: Dataset, names: list[str]) -> Dataset:
+    """The data set without ``names`` (dropped columns, the id): they never reach the model."""
+    if not names:
+        return dataset
+    from dataclasses import replace
+
+    absent = [n for n in names if n not in dataset.frame.columns]
+    if absent:
+        raise DataValidationError(
+            f"{dataset.name}: no column(s) {', '.join(map(repr, absent))} to leave out "
+            f"(columns: {', '.join(dataset.frame.columns)})"
+        )
+    protected = [n for n in names if n in (dataset.label, dataset.time)]
+    if protected:
+        raise ConfigError(f"{protected[0]!r} is the label or time column; it cannot be dropped")
+    return replace(dataset, frame=dataset.frame.drop(columns=names))
+
+
+def _refuse_label_like(dataset: Dataset) -> None:
+    from aescope.data.validate import label_like_columns
+
+    suspects = label_like_columns(dataset.features)
+    if suspects:
+        name = suspects[0]
+        raise DataValidationError(
+            f"{dataset.name}: column {name!r} looks like a label, and training on it would leak "
+            f"the answer into the model. Pass --label {name} to use it as the label, "
+            f"--drop {name} to leave it out, or --allow-label-like to train on it anyway"
         )
 
 
@@ -115,12 +225,20 @@ def run_training(
     log1p: tuple[str, ...] = (),
     seed: int = 0,
     bootstrap: int = 1000,
+    split: str = "novelty",
 ) -> None:
+    from aescope.cli.evaluate_cmd import metrics_table
+    from aescope.detector import AutoencoderDetector
+    from aescope.holdout import fit_holdout
+    from aescope.model import load_architecture
+    from aescope.preprocess import PreprocessSpec
+    from aescope.split import novelty_split, temporal_split
+
     drop = (dataset.time,) if dataset.time else ()
     spec = PreprocessSpec(drop=drop, scaling=scaling, log1p=log1p)
     n_model_features = len(dataset.features) - len(drop)
     architecture = load_architecture(arch, n_features=n_model_features)
-    out.print(architecture.summary())
+    out.print(escape(architecture.summary()), highlight=False)
     detector = AutoencoderDetector(
         architecture,
         preprocessing=spec,
@@ -133,18 +251,27 @@ def run_training(
         verbose=True,
     )
     if dataset.y is None:
+        if split != "novelty":
+            raise ConfigError(f"--split {split} needs a label column (--label) to test on")
         console.print("[yellow]no label column: training on every row, no held-out metrics[/]")
         detector.fit(dataset.X)
     else:
+        if split == "temporal":
+            if dataset.time is None:
+                raise ConfigError("--split temporal needs a time column (--time)")
+            rows = temporal_split(dataset.frame[dataset.time].to_numpy(), dataset.y, seed=seed)
+        else:
+            rows = novelty_split(dataset.y, seed=seed)
         amount = "Amount" if "Amount" in dataset.frame.columns else None
         result = fit_holdout(
-            dataset, detector, amount_column=amount, n_bootstrap=bootstrap, seed=seed
+            dataset, detector, split=rows, amount_column=amount, n_bootstrap=bootstrap, seed=seed
         )
-        split = result.split.describe(dataset.y)
+        described = result.split.describe(dataset.y)
         out.print(
-            f"split: {split['kind']} seed {split['seed']}: train {split['train_rows']:,} normal, "
-            f"val {split['val_rows']:,} normal, test {split['test_rows']:,} "
-            f"({split['test_anomalies']:,} anomalies)"
+            f"split: {described['kind']} seed {described['seed']}: train "
+            f"{described['train_rows']:,} normal, val {described['val_rows']:,} normal, test "
+            f"{described['test_rows']:,} ({described['test_anomalies']:,} anomalies)",
+            highlight=False,
         )
         out.print(metrics_table(result.metrics, "held-out test set"))
         share = dataset.population_prevalence
@@ -158,4 +285,8 @@ def run_training(
                 "are wide; the full test set above is the steadier measure[/]"
             )
     detector.save(out_path)
-    console.print(f"model saved to {out_path} (threshold {detector.threshold_:.4g})")
+    console.print(
+        f"model saved to {out_path} (threshold {detector.threshold_:.4g})",
+        highlight=False,
+        markup=False,
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 from aescope.data.adbench import load_adbench
 from aescope.data.creditcard import load_creditcard
 from aescope.data.dataset import Dataset
-from aescope.data.tables import load_table
+from aescope.data.tables import load_table, sniff_format
 
 BUILTIN_DATASETS = ("creditcard", "creditcard-sample")
 
@@ -26,6 +26,6 @@ def load_dataset(
     if name == "creditcard-sample":
         return load_creditcard(sample=True)
     path = Path(name)
-    if path.suffix == ".npz":
+    if path.suffix == ".npz" or (path.is_file() and sniff_format(path) == "npz"):
         return load_adbench(path)
     return load_table(path, label=label, time=time)

@@ -29,14 +29,18 @@ from aescope.errors import DataUnavailableError, DataValidationError
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
+_ZIP_MAGIC = b"PK\x03\x04"  # an .npz archive
 
 
 def sniff_format(path: Path) -> str:
-    """``"parquet"``, ``"csv.gz"`` or ``"csv"``, from the file's first bytes, not its name."""
+    """``"parquet"``, ``"npz"``, ``"csv.gz"`` or ``"csv"``, from the file's first bytes,
+    not its name."""
     with open(path, "rb") as handle:
         head = handle.read(4)
     if head == _PARQUET_MAGIC:
         return "parquet"
+    if head == _ZIP_MAGIC:
+        return "npz"
     if head[:2] == _GZIP_MAGIC:
         return "csv.gz"
     return "csv"
@@ -48,6 +52,8 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     kind = sniff_format(path)
     if kind == "parquet":
         return _read_parquet(path)
+    if kind == "npz":
+        raise DataValidationError(f"{path}: an .npz archive, not a table; load it as ADBench data")
     return _read_csv(path, gzipped=kind == "csv.gz")
 
 
@@ -92,14 +98,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, *, gzipped: bool) -> pd.DataFrame:
-    check_column_names(_csv_header(path, gzipped=gzipped), str(path))
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{path}: empty file: no header and no rows")
+    check_column_names(csv_header(path, gzipped=gzipped), str(path))
     try:
         with pa.input_stream(str(path), compression="gzip" if gzipped else None) as stream:
             table = pa_csv.read_csv(stream)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return _read_csv_pandas(path, gzipped=gzipped)
-    except OSError as error:  # a corrupt gzip stream surfaces as an I/O error
-        raise DataValidationError(f"{path}: cannot read ({error})") from error
+    except (OSError, EOFError) as error:  # a corrupt gzip stream surfaces as an I/O error
+        raise DataValidationError(f"{path}: cannot read (truncated or corrupt?): {error}") from None
     return table.to_pandas()
 
 
@@ -113,11 +121,11 @@ def _read_csv_pandas(path: Path, *, gzipped: bool) -> pd.DataFrame:
         )
     except pd.errors.EmptyDataError as error:
         raise DataValidationError(f"{path}: empty table: the file has no header") from error
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError, EOFError) as error:
         raise DataValidationError(f"{path}: not a readable CSV file ({error})") from error
 
 
-def _csv_header(path: Path, *, gzipped: bool) -> list[str]:
+def csv_header(path: Path, *, gzipped: bool) -> list[str]:
     """Header names exactly as written (pandas would mangle a duplicate into ``A.1``)."""
     try:
         with _open_text(path, gzipped=gzipped) as handle:

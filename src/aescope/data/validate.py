@@ -17,6 +17,7 @@ look for it. The returned frame keeps the input's index.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +27,8 @@ from aescope.errors import DataValidationError
 
 # Integers beyond 2**53 do not survive the trip to float64.
 _MAX_EXACT_INT = 2**53
+# How pandas names a header cell left empty, e.g. by ``to_csv`` writing the index.
+_UNNAMED = re.compile(r"^Unnamed: \d+(_level_\d+)?$")
 
 
 def check_column_names(names: Sequence[object], source: str | None = None) -> None:
@@ -44,11 +47,17 @@ def check_column_names(names: Sequence[object], source: str | None = None) -> No
         raise DataValidationError(
             _where(source) + f"duplicated column names: {', '.join(map(repr, duplicated))}"
         )
-    for name in names:
+    for position, name in enumerate(names):
         if not isinstance(name, str):
             raise DataValidationError(
                 _where(source)
                 + f"column names must be strings; got {name!r} ({type(name).__name__})"
+            )
+        if not name.strip() or _UNNAMED.match(name):
+            raise DataValidationError(
+                _where(source) + f"column {position + 1} has no name ({name!r}): a saved "
+                "row index? Name the column, or write the file without its index "
+                "(pandas: to_csv(..., index=False))"
             )
 
 
@@ -149,6 +158,12 @@ def _finite_float64(column: pd.Series, name: str, source: str | None) -> np.ndar
             _where(source) + f"column {name!r}, row {_row(column, row)!r}: {what}"
         )
     return as_float
+
+
+def numeric_column(column: pd.Series, name: str, source: str | None = None) -> np.ndarray:
+    """The column as float64, missing cells as NaN; anything else that is not a real
+    number (text, dates, an integer too large for float64) is an error naming its row."""
+    return _numeric_array(column, name, source).astype(np.float64, copy=False)
 
 
 def _binary_label(column: pd.Series, name: str, source: str | None) -> np.ndarray:
@@ -260,6 +275,21 @@ def _names(columns: Sequence[str]) -> str:
 
 def _where(source: str | None) -> str:
     return f"{source}: " if source else ""
+
+
+LABEL_LIKE_NAMES = frozenset(
+    {
+        "class", "label", "labels", "target", "y", "ground_truth", "groundtruth", "truth",
+        "fraud", "is_fraud", "isfraud", "fraudulent", "anomaly", "is_anomaly", "anomalous",
+        "outlier", "is_outlier", "attack", "is_attack", "malicious",
+    }
+)  # fmt: skip
+"""Column names that usually hold the answer: training on one leaks it into the model."""
+
+
+def label_like_columns(names: Sequence[str]) -> list[str]:
+    """The names in ``names`` that look like an anomaly label (case, spaces, dashes ignored)."""
+    return [n for n in names if re.sub(r"[\s\-]+", "_", str(n).strip().lower()) in LABEL_LIKE_NAMES]
 
 
 def check_labels(values: object, name: str = "labels") -> np.ndarray:

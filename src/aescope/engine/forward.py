@@ -2,8 +2,9 @@
 
 Inference runs one compiled function per (architecture, chunk shape). Chunks
 have a fixed size (the last one padded) so scoring a table of any length never
-recompiles; small tables use the next power of two instead, which keeps the
-number of compiled shapes small without padding 100 rows to 65,536.
+recompiles; small tables use the next power of two (at least
+:data:`MIN_CHUNK_ROWS`) instead, which keeps the number of compiled shapes small
+without padding 100 rows to 65,536.
 """
 
 from __future__ import annotations
@@ -70,10 +71,16 @@ def _infer(arch: Architecture, what: str, params: Params, x: jax.Array):
     return forward(arch, params, x)
 
 
+MIN_CHUNK_ROWS = 256
+"""Smallest padded chunk: XLA's CPU kernels round differently for very short
+matrices (measured: under 128 rows), and a row's score must not depend on how many
+rows were scored with it (``aescope score --chunk-rows`` is bitwise neutral)."""
+
+
 def _chunk_size(n: int, batch_size: int) -> int:
     if n >= batch_size:
         return batch_size
-    return min(batch_size, 1 << max(n - 1, 0).bit_length())
+    return min(batch_size, max(MIN_CHUNK_ROWS, 1 << max(n - 1, 0).bit_length()))
 
 
 def _run_chunked(arch: Architecture, what: str, params, x, batch_size: int):

@@ -47,7 +47,9 @@ def train(
     those of a one-replica run with that seed up to float rounding. The replicas
     run as ``replica_groups`` vmapped groups side by side (default: one per CPU
     core or device, see :mod:`aescope.engine.devices`). Raises
-    :class:`TrainingDivergedError` when a replica's loss becomes NaN or infinite.
+    :class:`TrainingDivergedError` when a replica's loss becomes NaN or infinite,
+    or finitely absurd: above :data:`DIVERGENCE_FACTOR` times the loss of
+    reconstructing every row as zeros (see :func:`zero_output_loss`).
     """
     seed_list = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
     if not seed_list:
@@ -57,6 +59,7 @@ def train(
     has_val = x_val is not None
     xv, wv = _val_chunks(_as_table(x_val, arch, "x_val") if has_val else xt[:1], has_val)
     n_rows = xt.shape[0]
+    bound = DIVERGENCE_FACTOR * max(zero_output_loss(xt, config.loss), 1e-12)
 
     runs = _group_runs(arch, config, split_replicas(seed_list, replica_groups), xt, xv, wv)
     compile_seconds = _compile(runs, arch, config, has_val) if config.epochs else 0.0
@@ -73,7 +76,7 @@ def train(
             _run_epoch(live, epoch, pool, meanwhile)
             m = Metrics(*(np.concatenate(c) for c in zip(*(r.metrics for r in runs), strict=True)))
             seconds = time.perf_counter() - t0
-            _check_finite(m, active, epoch, config, seed_list, has_val)
+            _check_finite(m, active, epoch, config, seed_list, has_val, bound)
             _record(histories, m, active, seconds, has_val)
             if on_epoch is not None:
                 on_epoch(_report(epoch, config.epochs, m, seconds, active, has_val))
@@ -241,15 +244,33 @@ def _val_chunks(x: np.ndarray, real: bool) -> tuple[np.ndarray, np.ndarray]:
     return padded.reshape(n_chunks, chunk, f), weights.reshape(n_chunks, chunk)
 
 
-def _check_finite(m: Metrics, active, epoch: int, config: TrainConfig, seeds, has_val) -> None:
+DIVERGENCE_FACTOR = 100.0
+"""A loss this many times the zero-output loss counts as diverged (see zero_output_loss)."""
+
+
+def zero_output_loss(x: np.ndarray, loss: str) -> float:
+    """The loss of a network that outputs zeros (the mean, for standardised data).
+
+    Any real training starts near it and goes below; a loss orders of magnitude
+    above it means the optimiser has blown up, even while the numbers stay finite.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.mean(np.abs(x)) if loss == "mae" else np.mean(x * x))
+
+
+def _check_finite(
+    m: Metrics, active, epoch: int, config: TrainConfig, seeds, has_val, bound: float
+) -> None:
     checks = [m.train_loss, m.train_objective] + ([m.val_loss] if has_val else [])
     for k in np.flatnonzero(active):
-        if all(np.isfinite(c[k]) for c in checks):
+        # Validation rows may hold a few extreme values, so only the training loss is bounded.
+        if all(np.isfinite(c[k]) for c in checks) and m.train_loss[k] <= bound:
             continue
         err = TrainingDivergedError(
             f"training diverged at epoch {epoch + 1} of {config.epochs} (replica {k}, "
-            f"seed {seeds[k]}): train loss {m.train_loss[k]}, objective "
-            f"{m.train_objective[k]}. Try a lower learning rate than "
+            f"seed {seeds[k]}): train loss {m.train_loss[k]:.4g}, objective "
+            f"{m.train_objective[k]:.4g} (reconstructing every row as zeros costs "
+            f"{bound / DIVERGENCE_FACTOR:.4g}). Try a lower learning rate than "
             f"{config.learning_rate:g}, e.g. {config.learning_rate / 10:g}, "
             "or check the input scaling."
         )

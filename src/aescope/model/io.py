@@ -65,8 +65,8 @@ def read_architecture(path: str | os.PathLike[str]) -> Architecture:
     suffix = _suffix(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ArchitectureError(f"cannot read architecture file {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArchitectureError(f"cannot read architecture file {path}: {exc}") from None
     return from_toml(text, str(path)) if suffix == ".toml" else from_json(text, str(path))
 
 
