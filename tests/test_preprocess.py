@@ -68,7 +68,9 @@ def test_errors_name_the_problem(frame):
     with pytest.raises(DataValidationError, match="'Nope'"):
         fit_preprocessor(PreprocessSpec(drop=("Nope",)), frame)
     bad = frame.assign(Amount=frame["Amount"].where(frame.index != 4, -3.0))
-    with pytest.raises(DataValidationError, match=r"'Amount', row 4: log1p needs values > -1, got -3.0"):
+    with pytest.raises(
+        DataValidationError, match=r"'Amount', row 4: log1p needs values > -1, got -3.0"
+    ):
         fit_preprocessor(PreprocessSpec(log1p=("Amount",)), bad)
     with pytest.raises(DataValidationError, match="scaling"):
         PreprocessSpec(scaling="minmax")

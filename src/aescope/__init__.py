@@ -40,7 +40,30 @@ _PUBLIC = {
     "ModelFileError": "aescope.errors",
 }
 
-__all__ = ["__version__", *sorted(_PUBLIC)]
+__all__ = [  # the names of _PUBLIC, spelt out for tools that read __all__ statically
+    "AescopeError",
+    "Architecture",
+    "AutoencoderDetector",
+    "ConfigError",
+    "DataValidationError",
+    "Dataset",
+    "Layer",
+    "ModelFileError",
+    "PreprocessSpec",
+    "TrainConfig",
+    "__version__",
+    "default_architecture",
+    "evaluate",
+    "load_adbench",
+    "load_architecture",
+    "load_creditcard",
+    "load_dataset",
+    "load_table",
+    "parse_policy",
+    "rank_features",
+    "score_frame",
+    "train",
+]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports on demand
     from aescope.batch import score_frame

@@ -17,7 +17,7 @@ they are counted.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -67,21 +67,22 @@ def check_table_columns(
     detector: AutoencoderDetector,
     columns: Sequence[str],
     source: object,
-    passengers: Sequence[str] = (),
+    passengers: Mapping[str, str] | None = None,
     ignore_extra: bool = False,
 ) -> None:
     """A table must hold the columns the model uses; a column the model never saw (other
-    than ``passengers``: an id, a label) is refused unless ``ignore_extra``, because a
-    table wider than the model usually means the wrong model for the data."""
+    than ``passengers``, name -> role: an id, a label) is refused unless ``ignore_extra``,
+    because a table wider than the model usually means the wrong model for the data."""
+    passengers = passengers or {}
     missing = [c for c in detector.columns_used_ if c not in columns]
     if missing:
         raise DataValidationError(
             f"{source}: missing columns {', '.join(map(repr, missing))} that the model needs "
             f"(file has: {', '.join(columns)})"
         )
-    absent = [c for c in passengers if c not in columns]
-    if absent:
-        raise DataValidationError(f"{source}: no column {absent[0]!r}")
+    for name, role in passengers.items():
+        if name not in columns:
+            raise DataValidationError(f"{source}: no {role} column {name!r}")
     known = {*detector.feature_names_in_, *passengers}
     extra = [c for c in columns if c not in known]
     if extra and not ignore_extra:

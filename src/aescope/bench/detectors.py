@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from aescope.errors import AescopeError
+from aescope.errors import AescopeError, ConfigError
 
 
 class Detector(Protocol):
@@ -269,7 +269,7 @@ def select_detectors(names: Sequence[str] | None = None) -> list[DetectorSpec]:
         return [spec for spec in REGISTRY.values() if available(spec)]
     unknown = [name for name in names if name not in REGISTRY]
     if unknown:
-        raise AescopeError(
+        raise ConfigError(
             f"unknown detector(s) {', '.join(unknown)}; available: {', '.join(REGISTRY)}"
         )
     chosen = [REGISTRY[name] for name in names]

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from aescope.errors import (
     DataUnavailableError,
     DataValidationError,
     ModelFileError,
+    OutputError,
 )
 
 if TYPE_CHECKING:
@@ -55,8 +55,8 @@ def user_errors() -> Iterator[None]:
     """Turn aescope's own errors into one line and an exit code, without a traceback.
 
     Exit code 2 means something the user gave was refused (data, a setting, an
-    architecture, a model file: fix it); 1 any other failure (data not found, output
-    not writable, training diverged); 130 an interruption (Ctrl-C).
+    architecture, a model file, an output path: fix it); 1 any other failure (data not
+    found, training diverged); 130 an interruption (Ctrl-C).
     """
     try:
         yield
@@ -66,7 +66,7 @@ def user_errors() -> Iterator[None]:
         fail("interrupted; nothing was written", code=130)
 
 
-REFUSED_INPUT = (DataValidationError, ConfigError, ArchitectureError, ModelFileError)
+REFUSED_INPUT = (DataValidationError, ConfigError, ArchitectureError, ModelFileError, OutputError)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -91,12 +91,16 @@ def resolve_dataset(
     time: str | None = None,
     data_dir: Path | None = None,
     allow_sample_fallback: bool = False,
+    drop: Sequence[str] = (),
 ) -> Dataset:
-    """Load a named data set or a file; optionally fall back to the bundled sample, loudly."""
+    """Load a named data set or a file; optionally fall back to the bundled sample, loudly.
+
+    ``drop`` leaves columns out before validation (ids of text, columns never to model).
+    """
     from aescope.data import load_dataset
 
     try:
-        return load_dataset(name, label=label, time=time, data_dir=data_dir)
+        return load_dataset(name, label=label, time=time, data_dir=data_dir, drop=drop)
     except DataUnavailableError as exc:
         if name != "creditcard" or not allow_sample_fallback:
             raise
@@ -107,15 +111,10 @@ def resolve_dataset(
             highlight=False,
         )
         console.rule(style="yellow")
-        return load_dataset("creditcard-sample")
+        return load_dataset("creditcard-sample", drop=drop)
 
 
 def is_file_argument(name: str) -> Path | None:
     """``name`` as a path when it names an existing file (not a built-in data set)."""
     path = Path(name).expanduser()
     return path if path.is_file() else None
-
-
-def stdout_is_data() -> bool:
-    """True when standard output is a pipe or file that a command writes data to."""
-    return not sys.stdout.isatty()

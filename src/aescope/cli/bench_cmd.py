@@ -172,7 +172,9 @@ def run(
         handle.write(report)
     for heading, summaries in ranks.items():
         out.print(_rank_console_table(heading, summaries))
-    console.print(f"wrote {out_dir}/: results.csv summary.csv ranks.csv report.md ranks.png")
+    console.print(
+        f"wrote {out_dir}/: results.csv summary.csv ranks.csv report.md ranks.png", markup=False
+    )
     return summary
 
 

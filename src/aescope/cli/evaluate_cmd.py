@@ -11,6 +11,7 @@ import typer
 from aescope.cli._common import (
     DATASET_HELP,
     console,
+    escape,
     is_file_argument,
     out,
     resolve_dataset,
@@ -94,7 +95,7 @@ def evaluate(
             n_bootstrap=bootstrap,
             seed=seed,
         )
-        out.print(metrics_table(metrics, f"{name}: {len(y):,} rows"))
+        out.print(metrics_table(metrics, f"{escape(name)}: {len(y):,} rows"))
         if json_out is not None:
             from aescope._atomic import atomic_open
 
@@ -136,11 +137,7 @@ def _labelled_scores(
         if stream.format == "npz" and label not in columns:
             label = ADBENCH_LABEL
         chunks = None
-    if label not in columns:
-        raise DataValidationError(f"{source}: no label column {label!r} to evaluate against")
-    if amount is not None and amount not in columns:
-        raise DataValidationError(f"{source}: no amount column {amount!r}")
-    passengers = [label, *([amount] if amount else [])]
+    passengers = {label: "label"} | ({amount: "amount"} if amount else {})
     check_table_columns(detector, columns, source, passengers, ignore_extra)
     if chunks is None:
         numeric = [*detector.columns_used_, *passengers]

@@ -77,7 +77,7 @@ def score(
         stream = open_table(input_path)
         start_jax()
         detector = AutoencoderDetector.load(model)
-        passengers = [id_column] if id_column else []
+        passengers = {id_column: "id"} if id_column else {}
         check_table_columns(detector, stream.columns, input_path, passengers, ignore_extra_columns)
         with (
             _progress_bar(stream, enabled=progress) as on_chunk,

@@ -10,6 +10,7 @@ import typer
 from aescope.cli._common import (
     DATASET_HELP,
     console,
+    escape,
     is_file_argument,
     out,
     resolve_dataset,
@@ -76,7 +77,7 @@ def study(
             if value is not None:
                 changes[key] = value
         config = base.scaled(**changes)
-        console.rule(f"[bold]aescope study on {dataset.name} ({len(dataset.frame):,} rows)")
+        console.rule(f"[bold]aescope study on {escape(dataset.name)} ({len(dataset.frame):,} rows)")
         outcome = run_study(dataset, out_dir, config, progress=progress, console=console)
         results = outcome.results
         out.print(results.get("q1_architecture", ""), highlight=False, markup=False)

@@ -135,10 +135,8 @@ def train(
             "architecture file": is_file_argument(arch),
         }
         check_output_file(out_path, inputs)
-        dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir)
-        dataset = _without_columns(
-            dataset, [*_split_names(drop), *([id_column] if id_column else [])]
-        )
+        left_out = [*_split_names(drop), *([id_column] if id_column else [])]
+        dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir, drop=left_out)
         if not allow_label_like:
             _refuse_label_like(dataset)
         start_jax()
@@ -178,24 +176,6 @@ def _check_settings(threshold: str, learning_rate: float, scaling: str) -> None:
 
 def _split_names(values: list[str] | None) -> list[str]:
     return [name.strip() for value in values or () for name in value.split(",") if name.strip()]
-
-
-def _without_columns(dataset: Dataset, names: list[str]) -> Dataset:
-    """The data set without ``names`` (dropped columns, the id): they never reach the model."""
-    if not names:
-        return dataset
-    from dataclasses import replace
-
-    absent = [n for n in names if n not in dataset.frame.columns]
-    if absent:
-        raise DataValidationError(
-            f"{dataset.name}: no column(s) {', '.join(map(repr, absent))} to leave out "
-            f"(columns: {', '.join(dataset.frame.columns)})"
-        )
-    protected = [n for n in names if n in (dataset.label, dataset.time)]
-    if protected:
-        raise ConfigError(f"{protected[0]!r} is the label or time column; it cannot be dropped")
-    return replace(dataset, frame=dataset.frame.drop(columns=names))
 
 
 def _refuse_label_like(dataset: Dataset) -> None:

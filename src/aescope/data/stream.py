@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,7 @@ class TableStream:
                 for batch in reader:
                     rows_done += batch.num_rows
                     yield pa.Table.from_batches([batch])
-            except (pa.ArrowException, OSError, EOFError) as error:
+            except (pa.ArrowException, OSError, EOFError, zlib.error) as error:
                 raise self._csv_error(numeric, rows_done, error) from None
 
     def _csv_error(
@@ -200,27 +201,22 @@ def _first_non_number(stream: TableStream, numeric: Sequence[str]) -> DataValida
         column_types=dict.fromkeys(numeric, pa.string()),
         strings_can_be_null=True,  # "", "NA", "NaN"... are missing values, not bad ones
     )
+    read = pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     start = 0
-    with contextlib.suppress(pa.ArrowException, OSError, EOFError):
-        with open(stream.path, "rb") as raw:
-            source = pa.PythonFile(raw, mode="r")
-            if stream.format == "csv.gz":
-                source = pa.CompressedInputStream(source, "gzip")
-            reader = pa_csv.open_csv(
-                source,
-                read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                convert_options=convert,
-            )
-            for batch in reader:
-                frame = batch.to_pandas()
-                for name in numeric:
-                    cells = frame[name]
-                    bad = pd.to_numeric(cells, errors="coerce").isna() & cells.notna()
-                    if bad.any():
-                        row = int(np.argmax(bad.to_numpy()))
-                        return DataValidationError(
-                            f"{stream.path}: column {name!r}, row {start + row}: "
-                            f"non-numeric value {cells.iloc[row]!r}"
-                        )
-                start += len(frame)
+    with (
+        contextlib.suppress(pa.ArrowException, OSError, EOFError, zlib.error),
+        _counting_stream(stream) as source,
+    ):
+        for batch in pa_csv.open_csv(source, read_options=read, convert_options=convert):
+            frame = batch.to_pandas()
+            for name in numeric:
+                cells = frame[name]
+                bad = pd.to_numeric(cells, errors="coerce").isna() & cells.notna()
+                if bad.any():
+                    row = int(np.argmax(bad.to_numpy()))
+                    return DataValidationError(
+                        f"{stream.path}: column {name!r}, row {start + row}: "
+                        f"non-numeric value {cells.iloc[row]!r}"
+                    )
+            start += len(frame)
     return None

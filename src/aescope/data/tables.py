@@ -14,6 +14,7 @@ import contextlib
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
@@ -79,12 +80,29 @@ def load_table(
     label: str | None = None,
     features: Sequence[str] | None = None,
     time: str | None = None,
+    drop: Sequence[str] = (),
 ) -> Dataset:
-    """Load a CSV, gzip CSV or Parquet file as a validated :class:`Dataset`."""
+    """Load a CSV, gzip CSV or Parquet file as a validated :class:`Dataset`.
+
+    ``drop`` names columns removed before validation: an id of text, a column that
+    must never reach a model.
+    """
     path = existing_file(path)
-    frame = read_frame(path)
+    frame = drop_columns(read_frame(path), drop, str(path))
     clean = validate_frame(frame, label=label, features=features, time=time, source=str(path))
     return Dataset(name=table_name(path), frame=clean, label=label, time=time, source=str(path))
+
+
+def drop_columns(frame: pd.DataFrame, names: Sequence[str], source: str) -> pd.DataFrame:
+    """``frame`` without ``names``; naming a column it lacks is an error."""
+    absent = [n for n in names if n not in frame.columns]
+    if absent:
+        shown = ", ".join(map(str, frame.columns[:12]))
+        raise DataValidationError(
+            f"{source}: no column(s) {', '.join(map(repr, absent))} to leave out "
+            f"(columns: {shown}{' ...' if len(frame.columns) > 12 else ''})"
+        )
+    return frame.drop(columns=list(names)) if names else frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -121,7 +139,14 @@ def _read_csv_pandas(path: Path, *, gzipped: bool) -> pd.DataFrame:
         )
     except pd.errors.EmptyDataError as error:
         raise DataValidationError(f"{path}: empty table: the file has no header") from error
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError, EOFError) as error:
+    except (
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+        ValueError,
+        OSError,
+        EOFError,
+        zlib.error,
+    ) as error:
         raise DataValidationError(f"{path}: not a readable CSV file ({error})") from error
 
 
@@ -130,7 +155,7 @@ def csv_header(path: Path, *, gzipped: bool) -> list[str]:
     try:
         with _open_text(path, gzipped=gzipped) as handle:
             return next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError, csv.Error, EOFError) as error:
+    except (OSError, UnicodeDecodeError, csv.Error, EOFError, zlib.error) as error:
         raise DataValidationError(f"{path}: not a readable CSV file ({error})") from error
 
 
