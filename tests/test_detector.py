@@ -245,3 +245,36 @@ def test_auto_defaults_are_sized_from_the_data():
     assert len(detector.history_["train_loss"]) == 3
     with pytest.raises(ConfigError, match="epochs must be a whole number or 'auto'"):
         AutoencoderDetector(epochs="lots").fit(_normal_rows(50))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"patience": -1}, "patience must be at least 0"),
+        ({"epochs": 2.5}, "epochs must be a whole number"),
+        ({"random_state": -1}, "random_state must be a whole number >= 0"),
+        ({"threshold": 5}, "threshold must be a policy"),
+        ({"threshold": "fpr:2"}, "fpr"),
+        ({"architecture": None}, "architecture must be"),
+        ({"validation_share": 1.5}, "validation_share must be between 0 and 1"),
+    ],
+)
+def test_settings_are_refused_before_the_data_is_touched(params, message):
+    never_read = object()  # fit must fail on the settings before looking at X
+    with pytest.raises(ConfigError, match=message):
+        AutoencoderDetector(**params).fit(never_read)
+
+
+def test_an_overflowing_row_scores_inf_and_is_flagged():
+    detector = AutoencoderDetector(epochs=1).fit(_normal_rows(300))
+    rows = _normal_rows(4).copy()
+    rows.iloc[1, 0] = 1e30  # finite in float32 once scaled, but its squared error is not
+    scores = detector.score_samples(rows)
+    assert np.isinf(scores[1]) and np.isfinite(np.delete(scores, 1)).all()
+    assert detector.predict(rows)[1] == 1
+    assert detector.top_features(rows, k=1).iloc[1]["share_1"] == 1.0
+    rows.iloc[2, 0] = 1e39  # beyond float32 once scaled: refused, naming the cell
+    with pytest.raises(DataValidationError, match=r"row 2: value 1e\+39 is too large"):
+        detector.score_samples(rows)
