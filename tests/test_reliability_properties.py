@@ -21,7 +21,7 @@ from aescope.data.stream import open_table
 from aescope.errors import AescopeError
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 cells = st.one_of(
@@ -76,19 +76,9 @@ def _read_everything(path: Path) -> None:
 
 
 @SETTINGS
-@given(st.binary(max_size=600))
-def test_random_bytes_load_or_raise_an_aescope_error(data):
-    path = _write(data)
-    try:
-        _read_everything(path)
-    finally:
-        path.unlink()
-
-
-@SETTINGS
-@given(csv_tables())
-def test_random_csv_shapes_load_or_raise_an_aescope_error(text):
-    path = _write(text)
+@given(st.one_of(st.binary(max_size=600), csv_tables()))
+def test_random_bytes_and_csv_shapes_load_or_raise_an_aescope_error(content):
+    path = _write(content)
     try:
         _read_everything(path)
     finally:
