@@ -38,3 +38,7 @@ class TrainingDivergedError(AescopeError, FloatingPointError):
 
 class ModelFileError(AescopeError, ValueError):
     """A saved model file is missing, truncated, corrupted, tampered or of another version."""
+
+
+class OptionalDependencyError(AescopeError, ImportError):
+    """A feature needs an optional extra that is not installed (the message names it)."""
