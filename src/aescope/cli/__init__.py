@@ -33,6 +33,7 @@ app.command()(evaluate_cmd.evaluate)
 app.command()(study_cmd.study)
 app.command()(bench_cmd.bench)
 app.command()(deploy_cmd.export)
+app.command()(deploy_cmd.serve)
 
 
 def _print_version(value: bool) -> None:

@@ -7,13 +7,14 @@ model behind HTTP (FastAPI + uvicorn, see :mod:`aescope.serve`). Both need the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from aescope.cli._common import console, user_errors
-from aescope.errors import ConfigError
+from aescope.errors import ConfigError, OptionalDependencyError
 
 
 def export(
@@ -42,3 +43,48 @@ def export(
         highlight=False,
     )
 
+
+def serve(
+    model: Annotated[Path, typer.Argument(help="Model file written by `aescope train`.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    max_rows: Annotated[int, typer.Option(min=1, help="Most rows per request.")] = 10_000,
+    max_bytes: Annotated[int, typer.Option(min=1, help="Largest request body.")] = 8 << 20,
+    top_k: Annotated[int, typer.Option(min=0, help="Top features per row (0: none).")] = 3,
+    id_field: Annotated[str, typer.Option(help="Field passed through per row.")] = "id",
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve a model: POST /v1/score, GET /v1/model, GET /healthz; OpenAPI docs at /docs."""
+    with user_errors():
+        from aescope.serve.settings import ServeSettings
+
+        settings = ServeSettings(
+            max_rows=max_rows, max_bytes=max_bytes, top_k=top_k, id_field=id_field
+        )
+        try:
+            import uvicorn
+        except ImportError as exc:
+            raise OptionalDependencyError(
+                "serving needs uvicorn: pip install 'aescope[serve]'"
+            ) from exc
+        from aescope.serve.app import create_app
+
+        if workers == 1:
+            target = create_app(model, settings)  # loaded and warmed up before listening
+        else:  # each worker builds its own app; refuse a bad model before forking
+            from aescope.detector import AutoencoderDetector
+
+            AutoencoderDetector.load(model)
+            os.environ.update(settings.to_env(str(model.resolve())))
+            target = "aescope.serve.app:app_from_env"
+    console.print(f"serving {model} on http://{host}:{port} (docs: /docs)", highlight=False)
+    uvicorn.run(
+        target,
+        host=host,
+        port=port,
+        workers=workers,
+        factory=workers > 1,
+        access_log=access_log,
+        log_level="info",
+    )
