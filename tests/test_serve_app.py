@@ -7,6 +7,7 @@ import json
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 from _serve_helpers import detector, model_path
 from typer.testing import CliRunner
@@ -74,7 +75,9 @@ def test_records_and_columns_answers_match_the_detector(app, rows):
     det = detector()
     ids = [f"tx-{i}" for i in range(len(rows))]
     records = [dict(r, id=i) for r, i in zip(rows.to_dict("records"), ids, strict=True)]
-    answer = call(app, "POST", "/v1/score", content=json.dumps(records)).json()
+    response = call(app, "POST", "/v1/score", content=json.dumps(records))
+    assert response.headers["server-timing"].startswith("score;dur=")
+    answer = response.json()
     results = answer["results"]
     assert answer["threshold"] == det.threshold_
     assert [r["id"] for r in results] == ids
@@ -156,3 +159,14 @@ def test_cli_serve_refuses_a_missing_model_in_one_line(tmp_path):
     result = CliRunner().invoke(cli_app, ["serve", str(tmp_path / "nope.aescope")])
     assert result.exit_code == 1 and "not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_top_features_rank_as_rank_features_ties_included(scorer):
+    rng = np.random.default_rng(0)
+    errors = rng.integers(0, 4, size=(500, 29)).astype(np.float32)  # many exact ties
+    errors[0] = 0.0  # a perfect reconstruction: shares are 0, not NaN
+    names, shares = scorer.top_features(errors, 3)
+    frame = pd.DataFrame(errors, columns=list(scorer.feature_columns))
+    want = rank_features(frame, 3)
+    assert names.tolist() == want[["feature_1", "feature_2", "feature_3"]].to_numpy().tolist()
+    np.testing.assert_allclose(shares, want[["share_1", "share_2", "share_3"]].to_numpy(float))
