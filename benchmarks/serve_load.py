@@ -306,7 +306,7 @@ def report(run: dict[str, Any]) -> None:
     print(f"  server: {run['workers']} worker(s), ready {run['ready_s']:.1f} s after start")
     head = "  {:<12}{:>9}{:>10}{:>9}{:>9}{:>9}{:>9}{:>12}{:>8}{:>14}"
     line = "  {:<12}{:>9}{:>10,.0f}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}{:>12}{:>8}{:>14}"
-    print("\nclient-measured latency (ms); handler = the server's own time (Server-Timing)")
+    print("\nclient-measured latency (ms); handler = decode+score+encode (Server-Timing)")
     print(
         head.format(
             "requests",

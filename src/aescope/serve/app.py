@@ -115,12 +115,14 @@ async def score(request: Request, service: Service) -> Response:
     Each result holds ``score`` (reconstruction error, as ``score_samples``),
     ``flag`` (``score >= threshold``), the ``top_features`` behind the error with
     their ``top_shares`` of it, and the row's ``id`` when the request gave one.
-    The ``Server-Timing`` header gives the handler's time (read, decode, score, encode).
+    The ``Server-Timing`` header gives the time from read body to answer (decode, score,
+    encode).
     """
-    start = time.perf_counter()
     body = await read_body(request, service.settings.max_bytes)
+    start = time.perf_counter()
     answer = service.score_body(body)
-    # Server-Timing: the handler's own milliseconds, so a client can tell them from its own.
+    # Server-Timing: milliseconds from the read body to the encoded answer (decode, score,
+    # encode), so a client can tell the service's own time from transport and queueing.
     timing = {"server-timing": f"score;dur={(time.perf_counter() - start) * 1e3:.3f}"}
     return Response(answer, media_type="application/json", headers=timing)
 
