@@ -12,24 +12,28 @@ answers against ``score_samples``, stops the server, and prints:
   service runs vs ``AutoencoderDetector.score_samples``.
 
 Client and server share the machine: on 2 cores the client's CPU time is part of
-every number here, as it would be for a co-located caller.
+every number here, as it would be for a co-located caller. ``--client-procs 2``
+splits the concurrency over two client processes (one httpx async client each),
+so that the client's Python is not the one core everything queues behind.
 
 Usage::
 
     .venv/bin/python benchmarks/serve_load.py                      # trains a small model
-    .venv/bin/python benchmarks/serve_load.py --model m.aescope --workers 2 --json out.json
+    .venv/bin/python benchmarks/serve_load.py --workers 2 --client-procs 2 --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -94,19 +98,57 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def drive(base: str, bodies: list[bytes], n: int, concurrency: int, pid: int) -> dict[str, Any]:
-    """:func:`drive_async`, plus the CPU time the client and the server spent on it."""
-    server_cpu, client_cpu = tree_cpu_seconds(pid), time.process_time()
-    result = asyncio.run(drive_async(base, bodies, n, concurrency))
-    result["client_cpu_ms_per_request"] = (time.process_time() - client_cpu) / n * 1e3
-    result["server_cpu_ms_per_request"] = (tree_cpu_seconds(pid) - server_cpu) / n * 1e3
-    return result
+def drive(
+    base: str, bodies: list[bytes], n: int, concurrency: int, pid: int, pool: Any = None
+) -> dict[str, Any]:
+    """``n`` POSTs at ``concurrency``, from this process or split over ``pool``'s processes.
+
+    Adds the CPU time the client processes and the server spent, per request.
+    """
+    server_cpu = tree_cpu_seconds(pid)
+    if pool is None:
+        parts = [client_run((base, bodies, n, concurrency, 0.0))]
+    else:
+        k = pool._max_workers
+        start_at = time.time() + 1.0  # every client process starts at once
+        jobs = [(base, bodies, n // k, concurrency // k, start_at) for _ in range(k)]
+        parts = list(pool.map(client_run, jobs))
+    server_ms = (tree_cpu_seconds(pid) - server_cpu) / n * 1e3
+    ms = np.concatenate([p["latencies"] for p in parts]) * 1e3
+    handler = np.concatenate([p["handler_ms"] for p in parts])
+    wall = max(p["wall_s"] for p in parts)
+    return {
+        "requests": len(ms),
+        "concurrency": concurrency,
+        "client_processes": len(parts),
+        "wall_s": wall,
+        "requests_per_s": len(ms) / wall,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+        "handler_p50_ms": float(np.percentile(handler, 50)) if len(handler) else float("nan"),
+        "handler_p99_ms": float(np.percentile(handler, 99)) if len(handler) else float("nan"),
+        "errors": [e for p in parts for e in p["errors"]],
+        "client_cpu_ms_per_request": sum(p["cpu_s"] for p in parts) / len(ms) * 1e3,
+        "server_cpu_ms_per_request": server_ms,
+    }
+
+
+def client_run(job: tuple[str, list[bytes], int, int, float]) -> dict[str, Any]:
+    """One client process's share: runs :func:`drive_async` from ``start_at`` (epoch s) on."""
+    base, bodies, n, concurrency, start_at = job
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu = time.process_time()
+    out = asyncio.run(drive_async(base, bodies, n, concurrency))
+    out["cpu_s"] = time.process_time() - cpu
+    return out
 
 
 async def drive_async(base: str, bodies: list[bytes], n: int, concurrency: int) -> dict[str, Any]:
-    """``n`` POSTs to /v1/score from ``concurrency`` tasks; latencies and errors."""
+    """``n`` POSTs to /v1/score from ``concurrency`` tasks of one httpx async client."""
     latencies: list[float] = []
-    handler_ms: list[float] = []  # the server's own time per request (Server-Timing)
+    handler_ms: list[float] = []  # decode + score + encode on the server (Server-Timing)
     errors: list[str] = []
     counter = iter(range(n))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -132,19 +174,11 @@ async def drive_async(base: str, bodies: list[bytes], n: int, concurrency: int) 
         wall = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - wall
-    ms = np.asarray(latencies) * 1e3
     return {
-        "requests": n,
-        "concurrency": concurrency,
-        "wall_s": wall,
-        "requests_per_s": n / wall,
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p95_ms": float(np.percentile(ms, 95)),
-        "p99_ms": float(np.percentile(ms, 99)),
-        "max_ms": float(ms.max()),
-        "handler_p50_ms": float(np.percentile(handler_ms, 50)) if handler_ms else float("nan"),
-        "handler_p99_ms": float(np.percentile(handler_ms, 99)) if handler_ms else float("nan"),
+        "latencies": np.asarray(latencies),
+        "handler_ms": np.asarray(handler_ms),
         "errors": errors,
+        "wall_s": wall,
     }
 
 
@@ -235,6 +269,9 @@ def main() -> None:
     parser.add_argument("--model", help="model file (default: train seed-best for 2 epochs)")
     parser.add_argument("--data-dir", help="folder with creditcard.csv.gz")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--client-procs", type=int, default=1, help="client processes sharing the concurrency"
+    )
     parser.add_argument("--single", type=int, default=2000, help="single-row requests per level")
     parser.add_argument("--bulk", type=int, default=200, help="1,000-row requests per shape")
     parser.add_argument("--rows", type=int, default=100_000, help="rows for in-process throughput")
@@ -273,16 +310,27 @@ def serve_and_drive(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(model, port, args.workers, log)
+    pool = None
+    if args.client_procs > 1:
+        context = multiprocessing.get_context("spawn")  # no fork of this JAX-threaded process
+        pool = ProcessPoolExecutor(args.client_procs, mp_context=context)
+    out: dict[str, Any] = {"client_processes": args.client_procs}
     try:
-        out: dict[str, Any] = {"ready_s": wait_ready(base, proc)}
-        drive(base, singles, 100, 4, proc.pid)  # warm the connections and the server
-        out["single"] = {c: drive(base, singles, args.single, c, proc.pid) for c in (1, 8, 32)}
+        out["ready_s"] = wait_ready(base, proc)
+        drive(base, singles, 200, 4, proc.pid, pool)  # warm connections, server and clients
+        out["single"] = {
+            c: drive(base, singles, args.single, c, proc.pid, pool if c > 1 else None)
+            for c in (1, 8, 32)
+        }
         out["bulk"] = {
-            shape: drive(base, bodies, args.bulk, 4, proc.pid) for shape, bodies in bulk.items()
+            shape: drive(base, bodies, args.bulk, 4, proc.pid, pool)
+            for shape, bodies in bulk.items()
         }
         out["mismatches"] = check_answers(base, detector, frame, 1000, 3)
         out["healthy_after"] = httpx.get(f"{base}/healthz").status_code == 200
     finally:
+        if pool is not None:
+            pool.shutdown()
         stop_server(proc)
         out["server_log_tail"] = log.read_text().splitlines()[-20:]
     return out
@@ -303,7 +351,10 @@ def report(run: dict[str, Any]) -> None:
         )
     )
     print(f"  rows: {run['source']}")
-    print(f"  server: {run['workers']} worker(s), ready {run['ready_s']:.1f} s after start")
+    print(
+        f"  server: {run['workers']} worker(s), ready {run['ready_s']:.1f} s after start; "
+        f"client: httpx async, {run['client_processes']} process(es) (concurrency 1: one)"
+    )
     head = "  {:<12}{:>9}{:>10}{:>9}{:>9}{:>9}{:>9}{:>12}{:>8}{:>14}"
     line = "  {:<12}{:>9}{:>10,.0f}{:>9.2f}{:>9.2f}{:>9.2f}{:>9.2f}{:>12}{:>8}{:>14}"
     print("\nclient-measured latency (ms); handler = decode+score+encode (Server-Timing)")
@@ -340,7 +391,7 @@ def report(run: dict[str, Any]) -> None:
             )
         )
     print("  per s: requests for single rows, rows for 1,000-row requests (concurrency 4);")
-    print("  * CPU ms per request: server process(es) / this client process")
+    print("  * CPU ms per request: server process(es) / client process(es)")
     print(f"\nanswers vs score_samples (rtol 1e-5): {len(run['mismatches'])} mismatching requests")
     print(
         f"in-process on the same {run['in_process_rows']:,} rows, rows/s: onnxruntime "
