@@ -245,6 +245,48 @@ def in_process(detector: Any, frame: Any, repeats: int) -> dict[str, float]:
     return out
 
 
+def engine_latency(detector: Any, frame: Any, repeats: int = 300) -> dict[str, float]:
+    """Per-call µs of the two candidate scoring engines, 1 and 1,024 rows (why ONNX Runtime).
+
+    ONNX Runtime: the service's session on raw float64 rows (preprocessing included).
+    JAX: the engine's jitted reconstruction (``engine.forward._infer``, parameters already
+    on the device) plus the squared-error row mean, on rows already preprocessed (so JAX
+    is spared the preprocessing); ``jax_compile_s`` is its first call at a new batch size.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from aescope.engine.forward import _infer
+    from aescope.serve.scorer import Scorer
+
+    session = Scorer.from_detector(detector, max_rows=1024).session
+    arch = detector.architecture_
+    params = jax.tree_util.tree_map(jnp.asarray, list(detector.params_))
+
+    def jax_score(z: np.ndarray) -> np.ndarray:
+        diff = np.asarray(_infer(arch, "reconstruct", params, z)) - z
+        return (diff * diff).mean(axis=1, dtype=np.float64)
+
+    out: dict[str, float] = {}
+    for n in (1, 1024):
+        raw = frame.iloc[:n]
+        x = raw.to_numpy(np.float64)
+        z = detector.preprocessor_.transform(raw)
+        start = time.perf_counter()
+        jax_score(z)  # compiles for this shape
+        out[f"jax_compile_s_{n}"] = time.perf_counter() - start
+        for name, fn in (
+            ("onnxruntime", lambda x=x: session.run(None, {"input": x})),
+            ("jax", lambda z=z: jax_score(z)),
+        ):
+            fn()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            out[f"{name}_us_{n}"] = (time.perf_counter() - start) / repeats * 1e6
+    return out
+
+
 def load_rows(folder: str | None, n: int) -> tuple[Any, str]:
     from aescope.data import load_creditcard
     from aescope.errors import DataUnavailableError
@@ -296,6 +338,7 @@ def main() -> None:
         run |= serve_and_drive(model, detector, frame, args, Path(tmp) / "server.log")
         run["in_process"] = in_process(detector, frame, 3)
         run["in_process_rows"] = len(frame)
+        run["engine_latency"] = engine_latency(detector, frame)
     run["load_after"] = os.getloadavg()
     report(run)
     write_json(args.json, run)
@@ -398,6 +441,17 @@ def report(run: dict[str, Any]) -> None:
         f"{local['onnxruntime_rows_per_s']:,.0f} (the service's session, 1 thread), "
         f"{local['onnxruntime_default_threads_rows_per_s']:,.0f} (default threads); "
         f"score_samples {local['score_samples_rows_per_s']:,.0f}"
+    )
+    lat = run["engine_latency"]
+    print(
+        "per call, µs (1 row / 1,024 rows): onnxruntime {:.0f} / {:.0f}; jax {:.0f} / {:.0f} "
+        "(+{:.2f} s to compile each new batch size)".format(
+            lat["onnxruntime_us_1"],
+            lat["onnxruntime_us_1024"],
+            lat["jax_us_1"],
+            lat["jax_us_1024"],
+            lat["jax_compile_s_1024"],
+        )
     )
     p99 = single[8]["p99_ms"]
     best = max(r["requests_per_s"] * 1000 for r in bulk.values())
