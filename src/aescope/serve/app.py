@@ -10,6 +10,11 @@ may override.
 Request bodies are read as bytes and decoded by :mod:`aescope.serve.payload`
 (typed msgspec decoding, no pydantic model per row); the OpenAPI document still
 describes both request shapes with the model's own column names.
+
+Scoring runs on the event loop, not in a thread pool: a single row costs well
+under a millisecond, less than a thread hand-off would add, and the largest
+request is bounded by ``max_rows`` and ``max_bytes``. Parallelism comes from
+worker processes (``aescope serve --workers N``).
 """
 
 from __future__ import annotations
