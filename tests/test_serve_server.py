@@ -147,25 +147,38 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _start_cli(workers: int) -> tuple[subprocess.Popen, str]:
+    """``aescope serve`` on a free loopback port, once /healthz answers (a port taken
+    between choosing and binding it is tried again)."""
+    for _ in range(3):
+        port = _free_port()
+        command = [sys.executable, "-c", "from aescope.cli import app; app()", "serve"]
+        command += [str(model_path()), "--port", str(port), "--max-rows", "8"]
+        command += ["--workers", str(workers)]
+        server = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    return server, base
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        if server.poll() is None:
+            server.kill()
+        output = server.communicate()[0]
+        if "address already in use" not in output:
+            raise AssertionError(f"aescope serve did not become ready:\n{output[-2000:]}")
+    raise AssertionError("no free port after three tries")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_cli_serves_until_stopped(frame, workers):
-    port = _free_port()
-    command = [sys.executable, "-c", "from aescope.cli import app; app()", "serve"]
-    command += [str(model_path()), "--port", str(port), "--max-rows", "8"]
-    command += ["--workers", str(workers)]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    server, base = _start_cli(workers)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, server.communicate()[0][-2000:]
-            assert time.monotonic() < deadline, "server did not become ready"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
         card = httpx.get(f"{base}/v1/model", timeout=10).json()
         assert card["limits"]["max_rows"] == 8
         rows = frame.iloc[:8]
