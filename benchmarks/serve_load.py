@@ -242,6 +242,11 @@ def in_process(detector: Any, frame: Any, repeats: int) -> dict[str, float]:
             fn()
             times.append(time.perf_counter() - start)
         out[name] = len(x) / float(np.median(times))
+    score, flag, _ = service_session.run(None, {"input": x})
+    want = detector.score_samples(frame)
+    out["max_relative_difference"] = float(np.max(np.abs(score - want) / np.abs(want)))
+    out["flags_differing"] = int(np.sum(flag != (want >= detector.threshold_)))
+    out["flagged"] = int(np.sum(want >= detector.threshold_))
     return out
 
 
@@ -441,6 +446,11 @@ def report(run: dict[str, Any]) -> None:
         f"{local['onnxruntime_rows_per_s']:,.0f} (the service's session, 1 thread), "
         f"{local['onnxruntime_default_threads_rows_per_s']:,.0f} (default threads); "
         f"score_samples {local['score_samples_rows_per_s']:,.0f}"
+    )
+    print(
+        f"  onnxruntime vs score_samples on those rows: max relative difference "
+        f"{local['max_relative_difference']:.1e}; flags differing {local['flags_differing']} "
+        f"of {local['flagged']:,} flagged"
     )
     lat = run["engine_latency"]
     print(
