@@ -1,12 +1,13 @@
 """The model behind the service: the exported ONNX graph, run by ONNX Runtime in-process.
 
 Why ONNX Runtime and not the JAX path: measured on the 2-core development machine
-(benchmarks/RESULTS.md) one row takes about 15 µs through ONNX Runtime against
-about 80 µs through the jitted JAX function, 1,024 rows about 0.8 against 1.0 ms,
-and ONNX Runtime compiles nothing per batch size where JAX needs ~0.4 s per new
-shape. It also means the service runs exactly the graph that ``aescope export``
-writes. Its scores agree with ``score_samples`` to a few 1e-6 relative (float32
-matrix products summed in another order); the tests hold it to 1e-5.
+(benchmarks/RESULTS.md, "Serving") one row takes 13–32 µs through ONNX Runtime
+against 71–73 µs through the jitted JAX reconstruction, 1,024 rows 0.47–0.49 ms
+against 0.59–1.7 ms, and ONNX Runtime compiles nothing per batch size where JAX
+needs 0.5–0.7 s per new shape. It also means the service runs exactly the graph
+that ``aescope export`` writes. Its scores agree with ``score_samples`` to a few
+1e-6 relative (float32 matrix products summed in another order); the tests hold
+it to 1e-5.
 
 Batches are padded to power-of-two buckets and every bucket is run once at
 start-up: ONNX Runtime plans memory per input shape, so a bounded set of shapes,
