@@ -18,9 +18,11 @@ Graph interface
 
 Versions are pinned, not left to the ``onnx`` package's defaults: onnx 1.23
 writes IR version 14 and opset 28, which onnxruntime 1.19 (the oldest release
-that ``aescope[serve]`` allows) refuses ("Unsupported model IR version"; its
-maxima are IR 10 and opset 21). :data:`IR_VERSION` 9 and :data:`OPSET` 17 load
-on every onnxruntime from 1.15 on, and every operator used here exists there.
+that ``aescope[serve]`` allows) refuses ("Unsupported model IR version: 14, max
+supported IR version: 10"; opset 22 is refused too, its last is 21).
+:data:`IR_VERSION` 9 and :data:`OPSET` 17 are below both limits (onnxruntime
+documents them from 1.15 on), every operator used here exists at opset 17, and
+exported models were checked to load and score in onnxruntime 1.19.2 and 1.32.0.
 
 The builder is a handful of small functions over a :class:`Graph`, one per step
 of the :class:`~aescope.export.recipe.ScoreRecipe`, so that a new step (another
