@@ -74,6 +74,7 @@ def _bad_cases(frame) -> list[tuple[str, bytes, int, list[str]]]:
         ("no rows", b"[]", 422, ["no rows"]),
         ("short column", _columns_with(columns, V9=[1.0]), 422, ["'V9' has 1 values"]),
         ("column not array", _columns_with(columns, V9=1.0), 422, ["'V9'", "array"]),
+        ("bare record", json.dumps(good).encode(), 422, ["array of objects"]),
         ("column string", _columns_with(columns, V9=[1, 2, "x"]), 422, ["row 2", "'V9'"]),
         ("too many rows", _columns_with(zeros), 413, ["65 rows", "at most 64"]),
     ]

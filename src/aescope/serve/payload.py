@@ -197,6 +197,8 @@ def diagnose(doc: Any, columns: tuple[str, ...], id_field: str) -> str | None:
         problem = _column_sets(doc.keys(), columns, id_field)
         if problem:
             return problem
+        if not any(isinstance(doc[c], list) for c in columns):
+            return "one object of single values: send rows as an array of objects, [{...}]"
         for c in (*columns, id_field):
             if c in doc and not isinstance(doc[c], list):
                 return f"column {c!r}: expected an array of values, got {_show(doc[c])}"
