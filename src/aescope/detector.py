@@ -237,6 +237,15 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return frame
 
     # ------------------------------------------------------------------ files
+    def to_onnx(self, path: str | Path, *, input_dtype: str = "float64") -> Path:
+        """Write one ONNX graph: raw ``feature_names_in_`` columns to score, flag, feature errors.
+
+        See :mod:`aescope.export.onnx` for the graph's interface; needs ``aescope[serve]``.
+        """
+        from aescope.export.onnx import export_onnx
+
+        return export_onnx(self, path, input_dtype=input_dtype)
+
     def save(self, path: str | Path) -> None:
         """Write one safetensors file: weights plus JSON metadata; atomic, never pickled."""
         check_is_fitted(self, "threshold_")

@@ -43,3 +43,7 @@ class ModelFileError(AescopeError, ValueError):
 class OutputError(AescopeError, OSError):
     """An output cannot be written where asked (same file as an input, not a regular file,
     unwritable folder, unknown format): refused before anything is computed or replaced."""
+
+
+class OptionalDependencyError(AescopeError, ImportError):
+    """A feature needs an optional extra that is not installed (the message names it)."""

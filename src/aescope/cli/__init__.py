@@ -15,6 +15,7 @@ from aescope import __version__
 from aescope.cli import (
     bench_cmd,
     data_cmd,
+    deploy_cmd,
     evaluate_cmd,
     model_cmd,
     score_cmd,
@@ -37,6 +38,8 @@ app.command()(score_cmd.score)
 app.command()(evaluate_cmd.evaluate)
 app.command()(study_cmd.study)
 app.command()(bench_cmd.bench)
+app.command()(deploy_cmd.export)
+app.command()(deploy_cmd.serve)
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,250 @@
+"""One ONNX graph from raw input columns to ``score``, ``flag`` and ``feature_errors``.
+
+The graph holds the whole scoring path, so a consumer needs nothing of aescope:
+column selection, log1p and centring/scaling (in float64, as
+:class:`~aescope.preprocess.FittedPreprocessor` does), the dense layers (float32,
+as the JAX engine runs them), the per-feature error, the row mean (float64, as
+:meth:`~aescope.detector.AutoencoderDetector.score_samples` takes it) and the
+``>=`` threshold comparison of :meth:`~aescope.detector.AutoencoderDetector.predict`.
+
+Graph interface
+    input ``input``: ``[N, n_inputs]`` float64 (or float32 with ``input_dtype``),
+    columns in the detector's ``feature_names_in_`` order (also in the model's
+    ``feature_names`` metadata). Columns that the preprocessing drops are still
+    inputs: pass them, any finite value does. The graph does not validate values:
+    NaN in gives NaN out, and log1p columns need values > -1.
+    outputs ``score`` ``[N]`` float64, ``flag`` ``[N]`` bool, ``feature_errors``
+    ``[N, n_features]`` float32 (columns in the ``feature_error_names`` metadata).
+
+Versions are pinned, not left to the ``onnx`` package's defaults: onnx 1.23
+writes IR version 14 and opset 28, which onnxruntime 1.19 (the oldest release
+that ``aescope[serve]`` allows) refuses ("Unsupported model IR version: 14, max
+supported IR version: 10"; opset 22 is refused too, its last is 21).
+:data:`IR_VERSION` 9 and :data:`OPSET` 17 are below both limits (onnxruntime
+documents them from 1.15 on), every operator used here exists at opset 17, and
+exported models were checked to load and score in onnxruntime 1.19.2 and 1.32.0.
+
+The builder is a handful of small functions over a :class:`Graph`, one per step
+of the :class:`~aescope.export.recipe.ScoreRecipe`, so that a new step (another
+replica, per-feature error normalisation, per-replica score standardisation) is
+a few lines in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aescope._atomic import atomic_path
+from aescope.errors import ConfigError, OptionalDependencyError
+from aescope.export.recipe import Replica, ScoreRecipe, recipe_from_detector
+from aescope.model.spec import Architecture
+from aescope.preprocess import FittedPreprocessor
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise OptionalDependencyError(
+        "ONNX export needs the 'onnx' package: pip install 'aescope[serve]'"
+    ) from exc
+
+IR_VERSION = 9
+"""ONNX IR version written into every exported model (see the module doc)."""
+OPSET = 17
+"""Default-domain opset of every exported model (see the module doc)."""
+
+INPUT_NAME = "input"
+OUTPUT_NAMES = ("score", "flag", "feature_errors")
+_DTYPES = {"float64": TensorProto.DOUBLE, "float32": TensorProto.FLOAT}
+
+
+class Graph:
+    """Nodes and constants under construction, with unique names from readable hints."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._used: set[str] = set()
+
+    def name(self, hint: str) -> str:
+        name, i = hint, 1
+        while name in self._used:
+            name, i = f"{hint}_{i}", i + 1
+        self._used.add(name)
+        return name
+
+    def const(self, hint: str, value: Any, dtype: Any = np.float32) -> str:
+        name = self.name(hint)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, hint: str | None = None, **attrs: Any) -> str:
+        """Add one single-output node; return its output's name."""
+        out = self.name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def preprocess_nodes(g: Graph, pre: FittedPreprocessor, x: str) -> str:
+    """Raw float64 ``[N, n_inputs]`` -> model features float32 ``[N, n_features]``."""
+    index = [pre.input_columns.index(c) for c in pre.output_columns]
+    if index != list(range(len(pre.input_columns))):
+        x = g.op("Gather", x, g.const("kept_columns", index, np.int64), axis=1, hint="kept")
+    if pre.spec.log1p:
+        mask = np.isin(np.asarray(pre.output_columns), list(pre.spec.log1p))
+        shifted = g.op("Add", x, g.const("one", 1.0, np.float64), hint="one_plus")
+        logged = g.op("Log", shifted, hint="log1p_all")
+        # Where, not arithmetic blending: other columns pass through bit-exact.
+        x = g.op("Where", g.const("log1p_mask", mask, np.bool_), logged, x, hint="log1p")
+    centred = g.op("Sub", x, g.const("center", pre.center, np.float64), hint="centred")
+    scaled = g.op("Div", centred, g.const("scale", pre.scale, np.float64), hint="scaled")
+    return g.op("Cast", scaled, to=TensorProto.FLOAT, hint="features")
+
+
+def activation_nodes(g: Graph, activation: str, h: str, prefix: str) -> str:
+    """The engine's activations (Keras meanings: exact gelu, leaky_relu slope 0.2)."""
+    if activation == "linear":
+        return h
+    simple = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+    if activation in simple:
+        return g.op(simple[activation], h, hint=f"{prefix}_{activation}")
+    if activation == "elu":
+        return g.op("Elu", h, alpha=1.0, hint=f"{prefix}_elu")
+    if activation == "leaky_relu":
+        return g.op("LeakyRelu", h, alpha=0.2, hint=f"{prefix}_leaky_relu")
+    if activation == "gelu":  # opset 17 has no Gelu: 0.5 * h * (1 + erf(h / sqrt 2))
+        erf = g.op("Erf", g.op("Mul", h, g.const(f"{prefix}_inv_sqrt2", 1 / math.sqrt(2))))
+        half_h = g.op("Mul", h, g.const(f"{prefix}_half", 0.5))
+        one_plus = g.op("Add", erf, g.const(f"{prefix}_one", 1.0))
+        return g.op("Mul", half_h, one_plus, hint=f"{prefix}_gelu")
+    raise ConfigError(f"ONNX export: activation {activation!r} has no translation")
+
+
+def mlp_nodes(
+    g: Graph, arch: Architecture, params: Sequence[Mapping[str, np.ndarray]], x: str, prefix: str
+) -> str:
+    """Every dense layer in inference mode (no dropout); returns the reconstruction."""
+    h = x
+    for i, (layer, p) in enumerate(zip(arch.layers, params, strict=True)):
+        name = f"{prefix}_layer{i}"
+        h = g.op("MatMul", h, g.const(f"{name}_kernel", p["kernel"]), hint=f"{name}_matmul")
+        h = g.op("Add", h, g.const(f"{name}_bias", p["bias"]), hint=f"{name}_dense")
+        h = activation_nodes(g, layer.activation, h, name)
+    return h
+
+
+def error_nodes(g: Graph, x: str, x_hat: str, loss: str, prefix: str) -> str:
+    """Per-feature error, float32: squared for MSE models, absolute for MAE."""
+    diff = g.op("Sub", x_hat, x, hint=f"{prefix}_diff")
+    if loss == "mae":
+        return g.op("Abs", diff, hint=f"{prefix}_errors")
+    return g.op("Mul", diff, diff, hint=f"{prefix}_errors")
+
+
+def replica_nodes(g: Graph, replica: Replica, x: str, loss: str, prefix: str) -> tuple[str, str]:
+    """One replica's (per-feature errors float32, row score float64)."""
+    x_hat = mlp_nodes(g, replica.architecture, replica.params, x, prefix)
+    errors = error_nodes(g, x, x_hat, loss, prefix)
+    if replica.feature_scale is not None:
+        scale = g.const(f"{prefix}_feature_scale", replica.feature_scale)
+        errors = g.op("Div", errors, scale, hint=f"{prefix}_errors_normalised")
+    # The mean is taken in float64 over float32 errors, as score_samples does.
+    wide = g.op("Cast", errors, to=TensorProto.DOUBLE, hint=f"{prefix}_errors_f64")
+    score = g.op("ReduceMean", wide, axes=[1], keepdims=0, hint=f"{prefix}_score")
+    if replica.standardised:
+        centre = g.const(f"{prefix}_score_center", replica.score_center, np.float64)
+        spread = g.const(f"{prefix}_score_scale", replica.score_scale, np.float64)
+        score = g.op("Div", g.op("Sub", score, centre), spread, hint=f"{prefix}_score_std")
+    return errors, score
+
+
+def combine_nodes(g: Graph, errors: list[str], scores: list[str]) -> tuple[str, str]:
+    """Replica mean of per-feature errors and of scores (identity for one replica)."""
+    if len(scores) == 1:
+        return errors[0], scores[0]
+    # Sum then divide (onnxruntime has no float64 Mean kernel).
+    n_errors = g.const("n_replicas_f32", len(errors), np.float32)
+    n_scores = g.const("n_replicas_f64", len(scores), np.float64)
+    errors_mean = g.op("Div", g.op("Sum", *errors), n_errors, hint="errors_mean")
+    return errors_mean, g.op("Div", g.op("Sum", *scores), n_scores, hint="score_mean")
+
+
+def flag_nodes(g: Graph, score: str, threshold: float) -> str:
+    """``score >= threshold``, in float64 like :meth:`AutoencoderDetector.predict`."""
+    return g.op("GreaterOrEqual", score, g.const("threshold", threshold, np.float64), hint="ge")
+
+
+# --------------------------------------------------------------------------- model
+
+
+def build_model(recipe: ScoreRecipe, input_dtype: str = "float64") -> onnx.ModelProto:
+    """The checked ONNX model of ``recipe``, at the pinned IR version and opset."""
+    if input_dtype not in _DTYPES:
+        raise ConfigError(f"input_dtype must be 'float64' or 'float32', got {input_dtype!r}")
+    g = Graph()
+    g.name(INPUT_NAME)
+    for name in OUTPUT_NAMES:
+        g.name(name)
+    x = INPUT_NAME
+    if input_dtype != "float64":
+        x = g.op("Cast", x, to=TensorProto.DOUBLE, hint="input_f64")
+    features = preprocess_nodes(g, recipe.preprocessor, x)
+    parts = [
+        replica_nodes(g, replica, features, recipe.loss, f"r{i}")
+        for i, replica in enumerate(recipe.replicas)
+    ]
+    errors, score = combine_nodes(g, [e for e, _ in parts], [s for _, s in parts])
+    flag = flag_nodes(g, score, recipe.threshold)
+    g.nodes += [
+        helper.make_node("Identity", [score], ["score"], name="score"),
+        helper.make_node("Identity", [flag], ["flag"], name="flag"),
+        helper.make_node("Identity", [errors], ["feature_errors"], name="feature_errors"),
+    ]
+    n_in, n_out = len(recipe.input_columns), len(recipe.feature_columns)
+    graph = helper.make_graph(
+        g.nodes,
+        "aescope_score",
+        [helper.make_tensor_value_info(INPUT_NAME, _DTYPES[input_dtype], ["N", n_in])],
+        [
+            helper.make_tensor_value_info("score", TensorProto.DOUBLE, ["N"]),
+            helper.make_tensor_value_info("flag", TensorProto.BOOL, ["N"]),
+            helper.make_tensor_value_info("feature_errors", TensorProto.FLOAT, ["N", n_out]),
+        ],
+        initializer=g.initializers,
+    )
+    model = helper.make_model(
+        graph,
+        ir_version=IR_VERSION,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="aescope",
+        producer_version=recipe.metadata.get("aescope_version", ""),
+        doc_string=(
+            f"aescope anomaly score. Input {INPUT_NAME!r}: [N, {n_in}] {input_dtype}, columns in "
+            "the 'feature_names' metadata order. Outputs: score [N] float64 (reconstruction "
+            "error), flag [N] bool (score >= threshold), feature_errors [N, "
+            f"{n_out}] float32 (columns in 'feature_error_names')."
+        ),
+    )
+    helper.set_model_props(
+        model,
+        {**recipe.metadata, "input_dtype": input_dtype, "replicas": str(len(recipe.replicas))},
+    )
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def export_onnx(detector: Any, path: str | Path, *, input_dtype: str = "float64") -> Path:
+    """Write ``detector``'s scoring graph to ``path`` atomically; returns the path."""
+    model = build_model(recipe_from_detector(detector), input_dtype)
+    path = Path(path)
+    with atomic_path(path, suffix=".onnx") as tmp:
+        tmp.write_bytes(model.SerializeToString())
+    return path
