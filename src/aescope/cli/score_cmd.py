@@ -104,9 +104,8 @@ def _score_chunk(
     detector: AutoencoderDetector, chunk: pd.DataFrame, id_column: str | None, top_k: int
 ) -> pd.DataFrame:
     features = chunk[list(detector.feature_names_in_)]
-    if top_k > 0:  # one pass: per-feature errors give both the score and the explanation
-        errors = detector.feature_errors(features)
-        scores = errors.to_numpy().mean(axis=1, dtype=np.float64)
+    if top_k > 0:  # one pass gives both the score and the per-feature explanation
+        scores, errors = detector.score_with_errors(features)
     else:
         scores = detector.score_samples(features)
     out = pd.DataFrame(index=chunk.index)

@@ -43,6 +43,7 @@ FEW_ANOMALIES = 20
 """Below this many anomalies the natural-prevalence metrics come with a warning."""
 
 AUTO_HELP = "'auto' (the library default) sizes it from the training rows."
+DETECTOR_DEFAULTS = AutoencoderDetector().get_params()
 
 
 def train(
@@ -79,6 +80,13 @@ def train(
     scaling: Annotated[str, typer.Option(help="standard, robust or none.")] = "standard",
     log1p: Annotated[list[str] | None, typer.Option(help="Columns to log1p first.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the weights.")] = 0,
+    models: Annotated[
+        int, typer.Option(min=1, help="Autoencoders trained together and averaged (n_models).")
+    ] = DETECTOR_DEFAULTS["n_models"],
+    neighbors: Annotated[
+        int,
+        typer.Option(min=0, help="k of the nearest-neighbour term of the score; 0 turns it off."),
+    ] = DETECTOR_DEFAULTS["neighbors"],
     data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the CIs.")] = 1000,
 ) -> None:
@@ -98,6 +106,8 @@ def train(
             log1p=tuple(log1p or ()),
             seed=seed,
             bootstrap=bootstrap,
+            n_models=models,
+            neighbors=neighbors,
         )
 
 
@@ -115,6 +125,8 @@ def run_training(
     log1p: tuple[str, ...] = (),
     seed: int = 0,
     bootstrap: int = 1000,
+    n_models: int = DETECTOR_DEFAULTS["n_models"],
+    neighbors: int = DETECTOR_DEFAULTS["neighbors"],
 ) -> None:
     drop = (dataset.time,) if dataset.time else ()
     spec = PreprocessSpec(drop=drop, scaling=scaling, log1p=log1p)
@@ -131,6 +143,8 @@ def run_training(
         threshold=threshold,
         random_state=seed,
         verbose=True,
+        n_models=n_models,
+        neighbors=neighbors,
     )
     if dataset.y is None:
         console.print("[yellow]no label column: training on every row, no held-out metrics[/]")
