@@ -31,7 +31,8 @@ from aescope.cli._common import console, out, user_errors
 from aescope.data.creditcard import DATA_DIR_ENV
 from aescope.errors import DataUnavailableError
 
-ONE_AE = "one aescope entry (seed-best left out)"
+DEFAULT_AE = "aescope-auto"
+ONE_AE = "one aescope entry (the default; other aescope variants left out)"
 
 
 def bench(
@@ -165,7 +166,10 @@ def run(
 def _rank_summaries(summary: pd.DataFrame) -> dict[str, list[RankSummary]]:
     """ADBench ranks first (the plot), then credit cards alone, then everything together."""
     groups: dict[str, list[RankSummary]] = {}
-    both_aes = {"aescope-auto", "aescope-seed-best"} <= set(summary["detector"])
+    variants = sorted(
+        {d for d in summary["detector"] if d.startswith("aescope-") and d != DEFAULT_AE}
+    )
+    several_aes = DEFAULT_AE in set(summary["detector"]) and bool(variants)
     for family, heading, one_ae in (
         ("adbench", "Average ranks across the ADBench data sets", False),
         ("adbench", f"Average ranks across the ADBench data sets, {ONE_AE}", True),
@@ -175,18 +179,21 @@ def _rank_summaries(summary: pd.DataFrame) -> dict[str, list[RankSummary]]:
     ):
         part = summary if family is None else summary[summary["family"] == family]
         if one_ae:
-            if not both_aes:
+            if not several_aes:
                 continue
-            # seed-best equals the default on narrow tables; counted twice, it would
-            # push every competitor down a place wherever the two AEs win.
-            part = part[part["detector"] != "aescope-seed-best"]
+            # The other aescope rows are ablations of the default (one model, no
+            # neighbours); counted as competitors they would push every real
+            # competitor down a place wherever the aescope rows win.
+            part = part[~part["detector"].isin(variants)]
         if part.empty or part["detector"].nunique() < 2:
             continue
         if family is None and part["family"].nunique() < 2:
             continue  # the same as one of the groups above
         try:
+            reference = DEFAULT_AE if DEFAULT_AE in set(part["detector"]) else None
             groups[heading] = [
-                summarize_ranks(pivot(part, metric), metric) for metric in ("auprc", "auroc")
+                summarize_ranks(pivot(part, metric), metric, reference=reference)
+                for metric in ("auprc", "auroc")
             ]
         except ValueError:
             continue  # no data set where every detector succeeded
