@@ -127,12 +127,14 @@ def test_explanations_point_at_the_broken_feature(fitted):
     scores, same_errors = fitted.score_with_errors(rows)  # one pass for both
     np.testing.assert_allclose(scores, fitted.score_samples(rows))
     pd.testing.assert_frame_equal(same_errors, errors)
-    # Each row's mean is the ensemble's mean reconstruction error.
+    # Each replica's squared errors, in units of its mean validation error per feature,
+    # averaged over the replicas.
     x = fitted.preprocessor_.transform(rows)
     by_replica = [
-        ((reconstruct(fitted.architecture_, p, x) - x) ** 2).mean(axis=1) for p in fitted.replicas_
+        (reconstruct(fitted.architecture_, p, x) - x) ** 2 / scale
+        for p, scale in zip(fitted.replicas_, fitted.scorer_.feature_scales, strict=True)
     ]
-    np.testing.assert_allclose(errors.mean(axis=1), np.mean(by_replica, axis=0), rtol=1e-4)
+    np.testing.assert_allclose(errors.to_numpy(), np.mean(by_replica, axis=0), rtol=1e-4)
     shifted = rows.set_index(rows.index + 100)
     assert list(fitted.feature_errors(shifted).index[:2]) == [100, 101]
     assert list(fitted.top_features(shifted).index[:2]) == [100, 101]

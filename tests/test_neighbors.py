@@ -7,7 +7,7 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from aescope.errors import ConfigError, DataValidationError
-from aescope.neighbors import kth_distance
+from aescope.neighbors import kth_distance, mean_distance
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,13 @@ def test_bad_arguments_are_refused(data):
         kth_distance(reference[:3], x, 5)
     with pytest.raises(DataValidationError, match="equal columns"):
         kth_distance(reference, x[:, :2], 1)
+
+
+def test_mean_distance_averages_the_k_nearest(data):
+    reference, x = data
+    expected = NearestNeighbors(n_neighbors=5).fit(reference).kneighbors(x)[0].mean(axis=1)
+    np.testing.assert_allclose(mean_distance(reference, x, 5, batch_rows=9), expected, atol=1e-4)
+    own = np.ones(len(reference), dtype=bool)
+    loo = NearestNeighbors(n_neighbors=6).fit(reference).kneighbors(reference)[0][:, 1:]
+    got = mean_distance(reference, reference, 5, self_rows=own)
+    np.testing.assert_allclose(got, loo.mean(axis=1), atol=1e-4)

@@ -1,135 +1,110 @@
 """The detector's score: an ensemble of autoencoders plus a nearest-neighbour term.
 
-Why each piece (measured on 22 ADBench sets and credit cards, see
-benchmarks/detection.md):
+Why each piece (measured on 22 ADBench sets and credit cards, see the
+ablation in benchmarks/detection.md):
 
 * **Several replicas.** Networks trained from different seeds make different
   mistakes; averaging them removes much of the seed-to-seed variance that a
-  single autoencoder shows on small tables. The engine trains them together
-  (vmapped seeds), so four cost about twice one on two cores.
-* **Calibration on validation normals.** Every replica's row errors, and the
-  neighbour distances, are put on one scale before they are combined:
-  ``(log(v + floor) - median) / (q90 - median)`` over the validation normals.
-  The log makes heavy-tailed errors additive; the median and the 90th
-  percentile ignore the many exact zeros of tables with duplicate rows (a mean
-  and a standard deviation of log-values do not).
+  single autoencoder shows. The engine trains them together (vmapped seeds),
+  so four cost about twice one on two cores.
+* **Per-feature error scales.** Each replica's squared (or absolute) error on
+  a feature is divided by its mean on the validation normals, so a feature the
+  network always reconstructs poorly does not drown one it reconstructs well:
+  an error counts by how unusual it is *for that feature*. The explanation
+  (:attr:`ScoreParts.feature_errors`) is in the same units.
 * **A k-nearest-neighbour term.** Reconstruction error misses anomalies that
-  sit inside the normal rows' range but in a region with few normal rows
-  (clustered frauds, a small foreign class); distance to the k-th nearest
-  normal row sees exactly those. The reference is a bounded, seeded subsample
-  of the training rows so the model file and the scoring cost stay small.
-
-The score is the sum of the two calibrated terms: "how far above a typical
-validation normal", in units of the normals' upper spread, for each view.
+  sit inside the normal rows' range but where there are few normal rows
+  (clustered frauds, a small foreign class); the mean distance to the k
+  nearest normal rows sees exactly those. The reference is a bounded, seeded
+  subsample of the training rows, so the model file and the scoring cost stay
+  bounded whatever the table's length.
+* **Calibration on validation normals.** Both terms are z-scored with the mean
+  and standard deviation of the validation normals' values before they are
+  added, so neither dominates by its units alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from aescope.engine import encode, reconstruct
+from aescope.engine import reconstruct
 from aescope.engine.params import Params
 from aescope.errors import ConfigError
 from aescope.model.spec import Architecture
-from aescope.neighbors import kth_distance
+from aescope.neighbors import mean_distance
 
-NEIGHBOR_SPACES = ("input", "latent")
-UPPER_QUANTILE = 0.9
-FLOOR_SHARE = 1e-3
+TINY = 1e-12
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """``(f(v) - center) / spread`` with ``f = log(v + floor)`` (or identity), fitted on normals."""
+    """``(v - center) / spread``: a z-score whose statistics come from validation normals."""
 
-    center: float
-    spread: float
-    floor: float = 0.0
-    log: bool = True
+    center: float = 0.0
+    spread: float = 1.0
 
     @classmethod
-    def fit(cls, values: np.ndarray, log: bool = True) -> Calibration:
-        """Median and upper spread (q90 - median) of ``values`` (validation normals' scores)."""
+    def fit(cls, values: np.ndarray) -> Calibration:
+        """Mean and standard deviation of ``values`` (spread 1 when they are all equal)."""
         v = np.asarray(values, dtype=np.float64)
-        floor = _floor(v) if log else 0.0
-        t = np.log(v + floor) if log else v
-        center, upper = (float(q) for q in np.quantile(t, [0.5, UPPER_QUANTILE]))
-        spread = upper - center
-        if not np.isfinite(spread) or spread <= 1e-12:  # a constant or tiny validation set
-            spread = float(np.std(t)) if np.std(t) > 1e-12 else 1.0
-        return cls(center=center, spread=spread, floor=floor, log=log)
+        spread = float(v.std()) if len(v) > 1 else 0.0
+        return cls(center=float(v.mean()), spread=spread if spread > TINY else 1.0)
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
-        v = np.asarray(values, dtype=np.float64)
-        t = np.log(np.maximum(v, 0.0) + self.floor) if self.log else v
-        return (t - self.center) / self.spread
+        return (np.asarray(values, dtype=np.float64) - self.center) / self.spread
 
     def to_list(self) -> list[float]:
-        return [self.center, self.spread, self.floor, float(self.log)]
+        return [self.center, self.spread]
 
     @classmethod
-    def from_list(cls, values: Sequence[float]) -> Calibration:
-        center, spread, floor, log = (float(v) for v in values)
-        return cls(center=center, spread=spread, floor=floor, log=bool(log))
-
-
-def _floor(v: np.ndarray) -> float:
-    """A small positive offset for the log: 1/1000 of the median (or of a higher quantile).
-
-    Exact zeros (a row identical to a reference row, a perfectly reconstructed
-    row) would otherwise become -inf.
-    """
-    for q in (0.5, UPPER_QUANTILE, 1.0):
-        value = float(np.quantile(v, q)) if len(v) else 0.0
-        if value > 0:
-            return FLOOR_SHARE * value
-    return 1e-12
+    def from_list(cls, values: Any) -> Calibration:
+        center, spread = (float(v) for v in values)
+        return cls(center=center, spread=spread)
 
 
 @dataclass
 class ScoreParts:
-    """What one pass over rows yields: the score, and what explains it."""
+    """What one pass over rows yields: the score, its two terms and the explanation."""
 
     score: np.ndarray
-    feature_errors: np.ndarray  # mean over replicas of the per-feature errors
+    feature_errors: np.ndarray  # per feature, in units of its mean validation error
     reconstruction: np.ndarray  # calibrated reconstruction term
     neighbors: np.ndarray | None  # calibrated neighbour term (None without one)
 
 
 @dataclass
 class EnsembleScorer:
-    """Everything a fitted detector needs to turn scaled rows into scores."""
+    """Everything a fitted detector needs to turn scaled rows into scores.
+
+    ``feature_scales`` has one row per replica (its mean error per feature on
+    the validation normals); ``k = 0`` leaves the neighbour term out.
+    """
 
     arch: Architecture
     replicas: list[Params]
     loss: str = "mse"
     k: int = 0
-    space: str = "input"
+    neighbor_weight: float = 1.0
     reference: np.ndarray | None = None
-    replica_calibrations: list[Calibration] | None = None
+    feature_scales: np.ndarray | None = None
     reconstruction_calibration: Calibration | None = None
     neighbor_calibration: Calibration | None = None
-
-    def __post_init__(self) -> None:
-        if self.space not in NEIGHBOR_SPACES:
-            raise ConfigError(
-                f"neighbor space must be one of {', '.join(NEIGHBOR_SPACES)}, got {self.space!r}"
-            )
 
     @property
     def n_models(self) -> int:
         return len(self.replicas)
 
     def calibrate(self, x_val: np.ndarray) -> None:
-        """Fit every calibration on validation normals (scaled rows)."""
-        errors = [e.mean(axis=1, dtype=np.float64) for e in self._replica_errors(x_val)]
-        self.replica_calibrations = [Calibration.fit(e) for e in errors]
-        mean_z = np.mean([c(e) for c, e in zip(self.replica_calibrations, errors, strict=True)], 0)
-        self.reconstruction_calibration = Calibration.fit(mean_z, log=False)
+        """Fit the feature scales and both calibrations on validation normals (scaled rows)."""
+        scales = np.stack([e.mean(axis=0, dtype=np.float64) for e in self._replica_errors(x_val)])
+        # A feature every validation row reconstructs exactly would divide by zero.
+        floor = np.maximum(scales.mean(axis=1, keepdims=True), TINY) * 1e-6
+        self.feature_scales = np.maximum(scales, floor)
+        self.reconstruction_calibration = Calibration.fit(self._feature_errors(x_val).mean(1))
         if self.k:
             self.neighbor_calibration = Calibration.fit(self._distances(x_val))
 
@@ -139,23 +114,25 @@ class EnsembleScorer:
         ``self_rows`` marks rows that belong to the neighbour reference (training
         rows), whose own copy is skipped in the neighbour search.
         """
-        if self.replica_calibrations is None or self.reconstruction_calibration is None:
+        if self.feature_scales is None or self.reconstruction_calibration is None:
             raise ConfigError("the scorer is not calibrated: call calibrate(x_val) first")
-        n, d = x.shape
-        features = np.zeros((n, d), dtype=np.float64)
-        z = np.zeros(n, dtype=np.float64)
-        for cal, errors in zip(self.replica_calibrations, self._replica_errors(x), strict=True):
-            features += errors
-            z += cal(errors.mean(axis=1, dtype=np.float64))
-        features /= self.n_models
-        recon = self.reconstruction_calibration(z / self.n_models)
+        features = self._feature_errors(x)
+        recon = self.reconstruction_calibration(features.mean(axis=1))
         if not self.k:
             return ScoreParts(recon, features, recon, None)
         assert self.neighbor_calibration is not None
         near = self.neighbor_calibration(self._distances(x, self_rows))
-        return ScoreParts(recon + near, features, recon, near)
+        return ScoreParts(recon + self.neighbor_weight * near, features, recon, near)
 
-    def _replica_errors(self, x: np.ndarray):
+    def _feature_errors(self, x: np.ndarray) -> np.ndarray:
+        """Mean over replicas of each replica's errors divided by its feature scales."""
+        assert self.feature_scales is not None
+        total = np.zeros(x.shape, dtype=np.float64)
+        for scale, errors in zip(self.feature_scales, self._replica_errors(x), strict=True):
+            total += errors / scale
+        return total / self.n_models
+
+    def _replica_errors(self, x: np.ndarray) -> Iterator[np.ndarray]:
         """Per-replica elementwise errors, one replica at a time (memory: one n × d array)."""
         for params in self.replicas:
             diff = reconstruct(self.arch, params, x) - x
@@ -164,44 +141,30 @@ class EnsembleScorer:
     def _distances(self, x: np.ndarray, self_rows: np.ndarray | None = None) -> np.ndarray:
         if self.reference is None:
             raise ConfigError("the neighbour term needs a reference set")
-        if self.space == "input":
-            return kth_distance(self.reference, x, self.k, self_rows=self_rows)
-        # One neighbour search per replica in its own code space; log-distances averaged.
-        logs = [
-            np.log(
-                kth_distance(
-                    encode(self.arch, p, self.reference),
-                    encode(self.arch, p, x),
-                    self.k,
-                    self_rows=self_rows,
-                )
-                + 1e-12
-            )
-            for p in self.replicas
-        ]
-        return np.exp(np.mean(logs, axis=0))
+        return mean_distance(self.reference, x, self.k, self_rows=self_rows)
 
     # ------------------------------------------------------------------ files
     def arrays(self) -> dict[str, np.ndarray]:
-        """Tensors for the model file: stacked replica weights, the reference rows."""
+        """Tensors for the model file: stacked replica weights, scales, reference rows."""
+        assert self.feature_scales is not None
         out = {
             f"layer{i}.{name}": np.stack([np.asarray(p[i][name]) for p in self.replicas])
             for i, layer in enumerate(self.replicas[0])
             for name in layer
         }
+        out["feature_scales"] = np.asarray(self.feature_scales, dtype=np.float64)
         if self.reference is not None:
             out["reference"] = np.asarray(self.reference, dtype=np.float32)
         return out
 
     def meta(self) -> dict[str, Any]:
-        """JSON metadata: sizes, the neighbour settings and every calibration."""
-        assert self.replica_calibrations is not None and self.reconstruction_calibration
+        """JSON metadata: sizes, the neighbour settings and both calibrations."""
+        assert self.reconstruction_calibration is not None
         return {
             "n_models": self.n_models,
             "loss": self.loss,
             "k": self.k,
-            "space": self.space,
-            "replica_calibrations": [c.to_list() for c in self.replica_calibrations],
+            "neighbor_weight": self.neighbor_weight,
             "reconstruction_calibration": self.reconstruction_calibration.to_list(),
             "neighbor_calibration": (
                 self.neighbor_calibration.to_list() if self.neighbor_calibration else None
@@ -210,23 +173,34 @@ class EnsembleScorer:
 
     @classmethod
     def from_file(
-        cls, arch: Architecture, replicas: list[Params], meta: dict[str, Any], reference: Any
+        cls,
+        arch: Architecture,
+        replicas: list[Params],
+        meta: dict[str, Any],
+        arrays: dict[str, np.ndarray],
     ) -> EnsembleScorer:
-        scorer = cls(
+        """Rebuild a scorer from :meth:`meta` and :meth:`arrays`, checking their shapes."""
+        scales = np.asarray(arrays["feature_scales"], dtype=np.float64)
+        if scales.shape != (len(replicas), arch.n_features):
+            raise ConfigError(
+                f"feature_scales has shape {scales.shape}, expected "
+                f"{(len(replicas), arch.n_features)}"
+            )
+        k = int(meta["k"])
+        reference = arrays.get("reference")
+        if k and (
+            reference is None or reference.ndim != 2 or reference.shape[1] != scales.shape[1]
+        ):
+            raise ConfigError("the neighbour term's reference rows are missing or malformed")
+        neighbor = meta["neighbor_calibration"]
+        return cls(
             arch=arch,
             replicas=replicas,
             loss=str(meta["loss"]),
-            k=int(meta["k"]),
-            space=str(meta["space"]),
+            k=k,
+            neighbor_weight=float(meta["neighbor_weight"]),
             reference=None if reference is None else np.asarray(reference, np.float32),
-            replica_calibrations=[Calibration.from_list(c) for c in meta["replica_calibrations"]],
+            feature_scales=scales,
             reconstruction_calibration=Calibration.from_list(meta["reconstruction_calibration"]),
-            neighbor_calibration=(
-                Calibration.from_list(meta["neighbor_calibration"])
-                if meta["neighbor_calibration"] is not None
-                else None
-            ),
+            neighbor_calibration=None if neighbor is None else Calibration.from_list(neighbor),
         )
-        if len(scorer.replica_calibrations or ()) != len(replicas):
-            raise ConfigError("one calibration per replica is needed")
-        return scorer

@@ -31,6 +31,35 @@ def kth_distance(
     skipped, so training rows get the leave-one-out distance that a fresh row
     from the same distribution would get.
     """
+    return _neighbor_distances(reference, x, k, self_rows, batch_rows, mean=False)
+
+
+def mean_distance(
+    reference: np.ndarray,
+    x: np.ndarray,
+    k: int,
+    *,
+    self_rows: np.ndarray | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> np.ndarray:
+    """Mean Euclidean distance from each row of ``x`` to its ``k`` nearest reference rows.
+
+    Steadier than the k-th distance alone when the reference is a subsample
+    (one lucky or unlucky neighbour moves it less); ``self_rows`` as in
+    :func:`kth_distance`.
+    """
+    return _neighbor_distances(reference, x, k, self_rows, batch_rows, mean=True)
+
+
+def _neighbor_distances(
+    reference: np.ndarray,
+    x: np.ndarray,
+    k: int,
+    self_rows: np.ndarray | None,
+    batch_rows: int,
+    *,
+    mean: bool,
+) -> np.ndarray:
     reference = np.asarray(reference, dtype=np.float32)
     x = np.asarray(x, dtype=np.float32)
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
@@ -51,10 +80,9 @@ def kth_distance(
         d2 = ref_sq[None, :] - 2.0 * (block @ reference.T)
         d2 += np.einsum("ij,ij->i", block, block)[:, None]
         nearest = np.partition(d2, range(k + extra), axis=1)[:, : k + extra]
-        if self_rows is None:
-            kth = nearest[:, k - 1]
-        else:
+        dist = np.sqrt(np.maximum(nearest.astype(np.float64), 0.0))
+        if self_rows is not None:  # a reference row's own copy is its first match: drop it
             own = np.asarray(self_rows[start : start + batch_rows], dtype=bool)
-            kth = np.where(own, nearest[:, k], nearest[:, k - 1])
-        out[start : start + len(block)] = np.sqrt(np.maximum(kth, 0.0))
+            dist = np.where(own[:, None], dist[:, 1:], dist[:, :k])
+        out[start : start + len(block)] = dist[:, :k].mean(axis=1) if mean else dist[:, k - 1]
     return out

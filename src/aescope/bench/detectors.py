@@ -225,16 +225,17 @@ REGISTRY: dict[str, DetectorSpec] = {
             lambda seed: AescopeAE(seed),
             "aescope",
             note="AutoencoderDetector defaults: 4 autoencoders (auto widths and schedule) "
-            "trained together, errors calibrated on val normals and averaged, plus the "
-            "calibrated distance to the 5th nearest of 4,096 training rows",
+            "trained together, per-feature errors scaled by their val-normal means and "
+            "averaged, z-scored on val normals, plus 0.5 × the z-scored mean distance to the "
+            "5 nearest of 4,096 training rows",
         ),
         DetectorSpec(
             "aescope-single",
             "aescope AE (one model)",
             lambda seed: AescopeAE(seed, n_models=1, neighbors=0),
             "aescope",
-            note="one autoencoder's reconstruction error (n_models=1, neighbors=0): the "
-            "default before ensembles; same network and schedule",
+            note="one autoencoder, no neighbour term (n_models=1, neighbors=0): the default "
+            "before ensembles (same network and schedule; errors scaled per feature)",
         ),
         DetectorSpec(
             "pca",
