@@ -56,3 +56,15 @@ def test_mean_distance_averages_the_k_nearest(data):
     loo = NearestNeighbors(n_neighbors=6).fit(reference).kneighbors(reference)[0][:, 1:]
     got = mean_distance(reference, reference, 5, self_rows=own)
     np.testing.assert_allclose(got, loo.mean(axis=1), atol=1e-4)
+
+
+def test_grouped_search_is_exact_with_padding_and_duplicates():
+    """1,000 reference rows: 16 groups of 64 (the last one padded), far more than k, so
+    the coarse group pass runs; duplicated rows make ties at the k-th distance."""
+    rng = np.random.default_rng(1)
+    reference = rng.normal(size=(1000, 4)).astype(np.float32)
+    reference[500:520] = reference[0]  # 21 copies of one row
+    x = np.vstack([reference[:3], rng.normal(size=(400, 4))]).astype(np.float32)
+    expected = NearestNeighbors(n_neighbors=7).fit(reference).kneighbors(x)[0]
+    np.testing.assert_allclose(kth_distance(reference, x, 7), expected[:, -1], atol=1e-3)
+    np.testing.assert_allclose(mean_distance(reference, x, 7), expected.mean(1), atol=1e-3)

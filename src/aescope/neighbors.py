@@ -2,18 +2,27 @@
 
 Why brute force: the reference set the detector keeps is small (a few
 thousand rows), queries come in large batches, and a matrix product plus a
-partial sort is what an ONNX graph (MatMul + TopK) can express too, so the
-exported model and this code compute the same thing. Memory is bounded by
-``batch_rows × len(reference)`` floats whatever the number of queries.
+top-k is what an ONNX graph (MatMul, ReduceMin, TopK, GatherElements) can
+express too, so an exported model can compute the same thing. One compiled
+JAX function per block does the product and a two-level exact top-k (see
+:func:`_smallest_d2`); memory is bounded by ``batch_rows × len(reference)``
+floats whatever the number of queries.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from aescope.errors import ConfigError, DataValidationError
 
-BATCH_ROWS = 4096
+BATCH_ROWS = 1024
+"""Query rows per compiled call: the block's distances stay in cache (4096 ran 5x slower)."""
+GROUP = 64
+"""Reference columns per group in the first, coarse pass of the search."""
 
 
 def kth_distance(
@@ -73,16 +82,51 @@ def _neighbor_distances(
         raise DataValidationError(
             f"k = {k} needs at least {k + extra} reference rows, got {len(reference)}"
         )
-    ref_sq = np.einsum("ij,ij->i", reference, reference)
+    ref, ref_sq = _padded_reference(reference)
+    m = k + extra
     out = np.empty(len(x), dtype=np.float64)
     for start in range(0, len(x), batch_rows):
         block = x[start : start + batch_rows]
-        d2 = ref_sq[None, :] - 2.0 * (block @ reference.T)
-        d2 += np.einsum("ij,ij->i", block, block)[:, None]
-        nearest = np.partition(d2, range(k + extra), axis=1)[:, : k + extra]
+        n = len(block)
+        if n < batch_rows:  # one compiled shape for every block
+            block = np.concatenate([block, np.zeros((batch_rows - n, x.shape[1]), np.float32)])
+        nearest = np.asarray(_smallest_d2(block, ref, ref_sq, m))[:n]
         dist = np.sqrt(np.maximum(nearest.astype(np.float64), 0.0))
         if self_rows is not None:  # a reference row's own copy is its first match: drop it
-            own = np.asarray(self_rows[start : start + batch_rows], dtype=bool)
+            own = np.asarray(self_rows[start : start + n], dtype=bool)
             dist = np.where(own[:, None], dist[:, 1:], dist[:, :k])
-        out[start : start + len(block)] = dist[:, :k].mean(axis=1) if mean else dist[:, k - 1]
+        out[start : start + n] = dist[:, :k].mean(axis=1) if mean else dist[:, k - 1]
     return out
+
+
+def _padded_reference(reference: np.ndarray) -> tuple[jax.Array, jax.Array]:
+    """Reference rows padded to whole groups; padding rows sit at infinite distance."""
+    pad = -len(reference) % GROUP
+    ref_sq = np.einsum("ij,ij->i", reference, reference)
+    if pad:
+        reference = np.concatenate([reference, np.zeros((pad, reference.shape[1]), np.float32)])
+        ref_sq = np.concatenate([ref_sq, np.full(pad, np.inf, np.float32)])
+    return jnp.asarray(reference), jnp.asarray(ref_sq)
+
+
+@partial(jax.jit, static_argnames=("m",))
+def _smallest_d2(block: jax.Array, ref: jax.Array, ref_sq: jax.Array, m: int) -> jax.Array:
+    """The ``m`` smallest squared distances from each row of ``block``, ascending; exact.
+
+    Why not one partial sort of every row: selecting among thousands of
+    columns costs far more than the matrix product that made them. The columns
+    are cut into groups of :data:`GROUP` and each group's minimum taken (fused
+    with the product by XLA). The ``m`` smallest values lie in groups whose
+    minima are no larger than the ``m``-th smallest value, and there are at most
+    ``m`` such groups, so they lie among the ``m`` groups with the smallest
+    minima; only those ``m × GROUP`` candidates are searched. Ties do not
+    matter: only the values are returned.
+    """
+    d2 = jnp.sum(block * block, axis=1)[:, None] + ref_sq[None, :] - 2.0 * (block @ ref.T)
+    n, width = d2.shape
+    if width // GROUP <= m:
+        return -jax.lax.top_k(-d2, m)[0]
+    groups = d2.reshape(n, width // GROUP, GROUP)
+    _, best = jax.lax.top_k(-groups.min(axis=2), m)
+    candidates = jnp.take_along_axis(groups, best[:, :, None], axis=1).reshape(n, m * GROUP)
+    return -jax.lax.top_k(-candidates, m)[0]
