@@ -152,6 +152,8 @@ def pieces(r: dict[str, np.ndarray]) -> dict[str, Pair]:
         "ae4": _mean_pair(plain, None),
         "ae4_logz": _mean_pair(plain, robust_log),
         "pf4": _mean_pair(scaled, None),
+        "pf2": _mean_pair(scaled[:2], None),
+        "pf3": _mean_pair(scaled[:3], None),
         "knn_all_kth": (r["kv"][:, 4], r["ks"][:, 4]),
         "knn_all_mean": (r["kv"][:, :5].mean(1), r["ks"][:, :5].mean(1)),
         "latent4096": _mean_pair(
@@ -199,7 +201,11 @@ CANDIDATES: list[tuple[str, Callable]] = [
         _hybrid("pf4", "knn4096_mean", 0.5, robust_log),
     ),
     ("  … without per-feature scaling (plain errors)", _hybrid("ae4", "knn4096_mean", 0.5)),
+    ("  … 3 AEs instead of 4", _hybrid("pf3", "knn4096_mean", 0.5)),
+    ("  … 2 AEs instead of 4", _hybrid("pf2", "knn4096_mean", 0.5)),
     ("  … 1 AE instead of 4", _hybrid("pf1", "knn4096_mean", 0.5)),
+    ("2 AEs, per-feature scaled + 0.25 × kNN term", _hybrid("pf2", "knn4096_mean", 0.25)),
+    ("2 AEs, per-feature scaled + 0.75 × kNN term", _hybrid("pf2", "knn4096_mean", 0.75)),
     ("kNN alone, mean of 5 nearest of 4,096 rows (no AE)", _alone("knn4096_mean")),
     ("kNN alone, mean of 5 nearest of all rows (no AE)", _alone("knn_all_mean")),
 ]
