@@ -235,7 +235,7 @@ def table(cache: Path, seeds: list[int] | None) -> str:
     adbench = mean[mean["dataset"] != "creditcard"]
     card = mean[mean["dataset"] == "creditcard"].set_index("cand")["auprc"]
     lines = [
-        f"{adbench['dataset'].nunique()} ADBench sets, seeds {sorted(df['seed'].unique())}; "
+        f"{adbench['dataset'].nunique()} ADBench sets, seeds {sorted(map(int, set(df['seed'])))}; "
         "rank among the candidate + 6 competitors (1 = best)",
         "",
         "| variant | avg rank AUPRC | avg rank AUROC | kNN's rank (AUPRC / AUROC) "
