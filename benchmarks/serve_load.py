@@ -211,7 +211,7 @@ def check_answers(base: str, detector: Any, frame: Any, rows: int, count: int) -
                 answer = client.post("/v1/score", content=body).json()["results"]
                 got = answer["score"] if shape == "columns" else [r["score"] for r in answer]
                 want = detector.score_samples(block)
-                if not np.allclose(got, want, rtol=1e-5, atol=0):
+                if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
                     problems.append(f"{shape} request {b}: scores differ from score_samples")
     return problems
 

@@ -11,8 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from aescope.bench.sources import adbench_sources, select_sources
-from aescope.bench.tables import markdown_metric_table, summarize
-from aescope.cli.bench_cmd import bench
+from aescope.bench.tables import markdown_metric_table, markdown_ranks, summarize
+from aescope.cli.bench_cmd import ONE_AE, _rank_summaries, bench
 from aescope.errors import DataValidationError
 
 DETECTORS = "pca,iforest,lof"
@@ -127,3 +127,28 @@ def test_markdown_table_bolds_best_and_marks_failures():
     assert summary.set_index("detector").loc["b", "error"] == "ValueError: x"
     text = markdown_metric_table(summary, "auroc")
     assert "| s | **0.700 ± 0.141** | failed |" in text
+
+
+def test_report_tests_the_default_against_each_competitor_without_its_variants():
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(8):
+        base = rng.uniform(0.3, 0.8)
+        for detector, shift in (("aescope-auto", 0.1), ("aescope-single", 0.05), ("lof", 0.0)):
+            rows.append(
+                {
+                    "dataset": f"{i}_set",
+                    "family": "adbench",
+                    "detector": detector,
+                    "auprc_mean": base + shift,
+                    "auroc_mean": base + shift + rng.normal(0, 0.01),
+                }
+            )
+    summary = pd.DataFrame(rows)
+    groups = _rank_summaries(summary)
+    one = groups[f"Average ranks across the ADBench data sets, {ONE_AE}"]
+    assert set(one[0].average.index) == {"aescope-auto", "lof"}  # the variant is left out
+    assert list(one[0].pairwise["detector"]) == ["lof"]
+    text = markdown_ranks(one)
+    assert "against each competitor" in text
+    assert "| LOF (novelty) | +1.00 (" in text and "| 8/0/0 |" in text

@@ -89,7 +89,16 @@ def test_missing_pyod_is_skipped_by_default_and_refused_by_name(monkeypatch):
     )
     names = [spec.name for spec in select_detectors()]
     assert "pyod-ae" not in names and "ecod" not in names
-    assert {"aescope-auto", "aescope-seed-best", "iforest", "lof", "ocsvm", "pca"} <= set(names)
+    assert {
+        "aescope-auto",
+        "aescope-single",
+        "iforest",
+        "knn",
+        "lof",
+        "norm",
+        "ocsvm",
+        "pca",
+    } <= set(names)
     assert not available(REGISTRY["ecod"])
     with pytest.raises(AescopeError, match="aescope\\[bench\\]"):
         select_detectors(["iforest", "ecod"])

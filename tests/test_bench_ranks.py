@@ -7,8 +7,16 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import wilcoxon
 
-from aescope.bench.ranks import average_ranks, nemenyi_cd, rank_table, summarize_ranks
+from aescope.bench.ranks import (
+    average_ranks,
+    holm,
+    nemenyi_cd,
+    pairwise_wilcoxon,
+    rank_table,
+    summarize_ranks,
+)
 
 
 @pytest.fixture
@@ -72,3 +80,39 @@ def test_friedman_statistic_matches_the_textbook_formula():
 def test_no_complete_row_is_an_error():
     with pytest.raises(ValueError, match="every detector"):
         average_ranks(pd.DataFrame({"A": [np.nan], "B": [0.5]}))
+
+
+def test_wilcoxon_counts_and_p_values_against_scipy():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.5, 0.9, size=12)
+    scores = pd.DataFrame(
+        {
+            "ref": base + 0.05,
+            "worse": base,
+            "same": base + 0.05,
+            "mixed": base + rng.normal(0, 0.05, 12),
+        },
+        index=[f"d{i}" for i in range(12)],
+    )
+    table = pairwise_wilcoxon(scores, "ref").set_index("detector")
+    assert list(table.index) == ["worse", "same", "mixed"]
+    assert table.loc["worse", ["wins", "ties", "losses"]].tolist() == [12, 0, 0]
+    assert table.loc["same", "ties"] == 12 and table.loc["same", "p"] == 1.0
+    diff = (scores["ref"] - scores["mixed"]).to_numpy()
+    assert table.loc["mixed", "p"] == pytest.approx(wilcoxon(diff[diff != 0]).pvalue)
+    assert table.loc["worse", "significant"] and table.loc["worse", "better"]
+    assert not table.loc["same", "significant"]
+    # lower-is-better flips who wins
+    flipped = pairwise_wilcoxon(scores, "ref", higher_is_better=False).set_index("detector")
+    assert flipped.loc["worse", "losses"] == 12 and not flipped.loc["worse", "better"]
+
+
+def test_holm_adjustment_matches_the_step_down_rule():
+    np.testing.assert_allclose(holm(np.array([0.01, 0.04, 0.03])), [0.03, 0.06, 0.06])
+    assert holm(np.array([0.5, 0.9])).max() <= 1.0
+
+
+def test_summary_carries_the_reference_tests(table):
+    summary = summarize_ranks(table, "auprc", reference="A")
+    assert summary.pairwise is not None and set(summary.pairwise["detector"]) == {"B", "C"}
+    assert summarize_ranks(table, "auprc").pairwise is None

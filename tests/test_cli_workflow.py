@@ -66,6 +66,9 @@ def test_train_saves_a_loadable_model(model_path: Path):
     assert detector.architecture_.n_params == 9589
     assert "Time" not in detector.preprocessor_.output_columns
     assert len(detector.history_["train_loss"]) == 2
+    defaults = AutoencoderDetector().get_params()
+    assert len(detector.replicas_) == defaults["n_models"]  # the default ensemble
+    assert detector.scorer_.k == defaults["neighbors"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -198,3 +201,30 @@ def test_train_names_a_bad_count_option(option, value, message, workdir):
     result = runner.invoke(app, ["train", "--data", "no-such-file.csv", option, value])
     assert result.exit_code == 2
     assert option in result.output and message in " ".join(result.output.split())
+
+
+def test_train_sets_the_ensemble_size_and_the_neighbour_term(workdir):
+    rng = np.random.default_rng(1)
+    table = workdir / "small.csv"
+    pd.DataFrame(rng.standard_normal((300, 4)), columns=list("abcd")).to_csv(table, index=False)
+    path = workdir / "two.aescope"
+    args = ["train", "--data", str(table), "--out", str(path), "--epochs", "2"]
+    result = runner.invoke(app, [*args, "--models", "2", "--neighbors", "0"])
+    assert result.exit_code == 0, result.output
+    detector = AutoencoderDetector.load(path)
+    assert len(detector.replicas_) == 2 and detector.scorer_.k == 0
+
+
+def test_train_defaults_follow_the_detector():
+    """train writes the detector's ensemble defaults out (so --help imports no detector);
+    they must stay the detector's."""
+    import inspect
+
+    from aescope.cli import train_cmd
+
+    defaults = AutoencoderDetector().get_params()
+    for function in (train_cmd.train, train_cmd.run_training):
+        parameters = inspect.signature(function).parameters
+        name = {"train": ("models", "neighbors")}.get(function.__name__, ("n_models", "neighbors"))
+        assert parameters[name[0]].default == defaults["n_models"]
+        assert parameters[name[1]].default == defaults["neighbors"]

@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from aescope.detector import AutoencoderDetector
+from aescope.engine import reconstruct
 from aescope.errors import ConfigError, DataValidationError, ModelFileError
 from aescope.model import Architecture, Layer
 from aescope.preprocess import PreprocessSpec
@@ -123,7 +124,17 @@ def test_explanations_point_at_the_broken_feature(fitted):
     assert ((top["share_1"] > 0) & (top["share_1"] <= 1)).all()
     assert (top["share_1"] >= top["share_2"]).all()
     errors = fitted.feature_errors(rows)
-    np.testing.assert_allclose(errors.mean(axis=1), fitted.score_samples(rows), rtol=1e-4)
+    scores, same_errors = fitted.score_with_errors(rows)  # one pass for both
+    np.testing.assert_allclose(scores, fitted.score_samples(rows))
+    pd.testing.assert_frame_equal(same_errors, errors)
+    # Each replica's squared errors, in units of its mean validation error per feature,
+    # averaged over the replicas.
+    x = fitted.preprocessor_.transform(rows)
+    by_replica = [
+        (reconstruct(fitted.architecture_, p, x) - x) ** 2 / scale
+        for p, scale in zip(fitted.replicas_, fitted.scorer_.feature_scales, strict=True)
+    ]
+    np.testing.assert_allclose(errors.to_numpy(), np.mean(by_replica, axis=0), rtol=1e-4)
     shifted = rows.set_index(rows.index + 100)
     assert list(fitted.feature_errors(shifted).index[:2]) == [100, 101]
     assert list(fitted.top_features(shifted).index[:2]) == [100, 101]

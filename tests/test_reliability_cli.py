@@ -206,12 +206,12 @@ CASES = [
     Case("--id shadows score", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--id", "score"], r"--id 'score' would be overwritten"),
     Case("--top-k -1", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--top-k", "-1"], r"top-k"),
     Case("--chunk-rows 0", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--chunk-rows", "0"], r"chunk-rows"),
-    Case("--threshold -1", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--threshold", "-1"], r"threshold"),
+    Case("--threshold nan", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--threshold", "nan"], r"--threshold must be a finite number"),
     Case("unknown output format", "bad option", lambda f: ["score", f.model, f.good, "-o", "scores.txt"], r"unknown output format"),
     Case("--threshold f1 in train", "bad option", lambda f: ["train", "--data", f.good, "--threshold", "f1"], r"needs labelled validation rows"),
     Case("--threshold cost in train", "bad option", lambda f: ["train", "--data", f.good, "--threshold", "cost:review=5"], r"needs labelled validation rows"),
     Case("threshold typo", "bad option", lambda f: ["train", "--data", f.good, "--threshold", "fpr:abc"], r"fpr"),
-    Case("--threshold fixed:-1", "bad option", lambda f: ["train", "--data", f.good, "--threshold", "fixed:-1"], r"value must be >= 0"),
+    Case("--threshold fixed:inf", "bad option", lambda f: ["train", "--data", f.good, "--threshold", "fixed:inf"], r"value must be finite"),
     Case("--seed -1", "bad option", lambda f: ["train", "--data", f.good, "--seed", "-1"], r"seed"),
     Case("--epochs 0", "bad option", lambda f: ["train", "--data", f.good, "--epochs", "0"], r"epochs"),
     Case("--learning-rate 0", "bad option", lambda f: ["train", "--data", f.good, "--learning-rate", "0"], r"learning-rate"),
@@ -346,9 +346,9 @@ def test_scores_are_bitwise_the_same_whatever_the_chunk_size(files, tmp_path):
 def test_threshold_override_and_alert_count(files, tmp_path):
     out = tmp_path / "s.csv"
     argv = ["score", str(files.model), str(files.good), "-o", str(out), "--id", "tx_id"]
-    result = runner.invoke(app, [*argv, "--threshold", "0"])
+    result = runner.invoke(app, [*argv, "--threshold", "-1000"])  # scores are z-scores
     assert result.exit_code == 0, result.output
-    assert "500 alerts (100.00%) at threshold 0" in result.output
+    assert "500 alerts (100.00%) at threshold -1000" in result.output
     assert _scores(out)["flag"].eq(1).all()
 
 

@@ -103,6 +103,6 @@ def test_random_values_score_or_raise_never_nan(detector, rows):
     except AescopeError:
         assert not np.isfinite(frame.to_numpy()).all() or np.abs(frame.to_numpy()).max() > 1e37
         return
-    assert not np.isnan(scores).any() and (scores >= 0).all()
+    assert not np.isnan(scores).any()
     flags = detector.predict(frame)
     assert (flags[np.isinf(scores)] == 1).all()  # an overflowing row is always an alert

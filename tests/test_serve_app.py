@@ -82,7 +82,7 @@ def test_records_and_columns_answers_match_the_detector(app, rows):
     assert answer["threshold"] == det.threshold_
     assert [r["id"] for r in results] == ids
     score = np.array([r["score"] for r in results])
-    np.testing.assert_allclose(score, det.score_samples(rows), rtol=1e-5)
+    np.testing.assert_allclose(score, det.score_samples(rows), rtol=1e-5, atol=1e-5)
     flags = np.array([r["flag"] for r in results])
     assert np.array_equal(flags, score >= det.threshold_) and 0 < flags.sum() < len(rows)
     # Top features: rank_features' names wherever the ranking is not a near-tie.
@@ -131,9 +131,9 @@ def test_batches_only_ever_run_at_warmed_up_bucket_sizes(scorer, monkeypatch, ro
     x = rows.to_numpy(np.float64)
     plain = scorer.session.run(None, {"input": x})[0]
     for n in (1, 3, 64, 300):
-        np.testing.assert_allclose(scorer.score(x[:n]).score, plain[:n], rtol=1e-6)
+        np.testing.assert_allclose(scorer.score(x[:n]).score, plain[:n], rtol=1e-6, atol=1e-6)
     big = np.concatenate([x] * 4)  # 1,200 rows > MAX_ROWS: split into warmed-up chunks
-    np.testing.assert_allclose(scorer.score(big).score, np.tile(plain, 4), rtol=1e-6)
+    np.testing.assert_allclose(scorer.score(big).score, np.tile(plain, 4), rtol=1e-6, atol=1e-6)
     assert set(shapes) <= set(scorer.buckets) and len(shapes) == 4 + 3
 
 

@@ -123,9 +123,8 @@ def score_frame(
     scores = np.full(len(used), np.inf)
     names = pd.Series("", index=used.index, dtype=object)
     if len(good):
-        if top_k > 0:  # one pass: per-feature errors give both the score and the explanation
-            errors = detector.feature_errors(good)
-            scores[~bad] = errors.to_numpy().mean(axis=1, dtype=np.float64)
+        if top_k > 0:  # one pass gives both the score and the per-feature explanation
+            scores[~bad], errors = detector.score_with_errors(good)
             names[~bad] = _joined(rank_features(errors, top_k))
         else:
             scores[~bad] = detector.score_samples(good)

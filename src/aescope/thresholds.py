@@ -238,11 +238,6 @@ class Fixed(ThresholdPolicy):
             raise ThresholdPolicyError(f"value must be a number, got {self.value!r}") from None
         if not math.isfinite(v):
             raise ThresholdPolicyError(f"value must be finite, got {self.value!r}")
-        if v < 0:
-            raise ThresholdPolicyError(
-                f"value must be >= 0, got {self.value!r}: reconstruction errors are never "
-                "negative, so a negative threshold would flag every row"
-            )
         object.__setattr__(self, "value", v)
 
     def fit(

@@ -82,12 +82,13 @@ def render_report(
         "## Protocol",
         "",
         f"`novelty_split(y, seed=s)`: {TRAIN_SHARE:.0%} of the normal rows train, "
-        f"{VAL_SHARE:.0%} validate (early stopping of the aescope AEs only), the test set is the "
-        "remaining normal rows plus **all** anomalies. Standard scaling fitted on the training "
-        "rows only (credit cards: `Time` dropped, as in the study). Every detector gets the "
-        "same matrices for a seed. Scores: higher = more anomalous. Fit seconds of the "
-        "aescope AEs include JAX compilation, paid on the first seed of each data set "
-        "(later seeds reuse it), hence their large std on small sets.",
+        f"{VAL_SHARE:.0%} validate (early stopping and score calibration of the aescope "
+        "detectors only), the test set is the remaining normal rows plus **all** anomalies. "
+        "Standard scaling fitted on the training rows only (credit cards: `Time` dropped, as "
+        "in the study). Every detector gets the same matrices for a seed. Scores: higher = "
+        "more anomalous. Fit seconds of the aescope AEs include JAX compilation, paid on the "
+        "first seed of each data set (later seeds reuse it), hence their large std on small "
+        "sets.",
         "",
     ]
     if max_train_rows is not None:

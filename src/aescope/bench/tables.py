@@ -139,7 +139,47 @@ def markdown_ranks(summaries: Sequence[RankSummary]) -> str:
             f"{s.critical_difference:.2f}; within one CD of the best: {tied}."
             + (f" Left out (a detector failed): {', '.join(s.dropped)}." if s.dropped else "")
         )
-    return "\n".join(lines) + "\n\n" + "\n".join(notes)
+    text = "\n".join(lines) + "\n\n" + "\n".join(notes)
+    tests = [s for s in summaries if s.pairwise is not None and not s.pairwise.empty]
+    if tests:
+        text += "\n\n" + markdown_pairwise(tests)
+    return text
+
+
+def markdown_pairwise(summaries: Sequence[RankSummary]) -> str:
+    """The reference detector against each competitor: rank gap vs the CD, and Wilcoxon.
+
+    One row per competitor; per metric the average-rank gap (positive: the
+    reference ranks better), whether it exceeds the Nemenyi CD, the data sets
+    won/tied/lost and the Holm-adjusted Wilcoxon signed-rank p-value.
+    """
+    reference = summaries[0].reference
+    header = ["competitor"]
+    for s in summaries:
+        name = METRIC_LABELS.get(s.metric, s.metric)
+        header += [f"{name} rank gap (> CD?)", f"{name} W/T/L", f"{name} Wilcoxon p (Holm)"]
+    lines = [
+        f"{label(str(reference))} against each competitor (rank gap = competitor's average "
+        "rank minus the reference's; Wilcoxon signed-rank test over data sets on the mean "
+        "scores, two-sided, Holm-adjusted; * = significant at α = 0.05):",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + " --- |" * len(header),
+    ]
+    for other in summaries[0].pairwise["detector"]:
+        cells = [label(other)]
+        for s in summaries:
+            row = s.pairwise.set_index("detector").loc[other]
+            gap = float(s.average[other] - s.average[str(reference)])
+            beyond = "yes" if gap > s.critical_difference else "no"
+            star = "*" if row["significant"] else ""
+            cells += [
+                f"{gap:+.2f} ({beyond})",
+                f"{row['wins']}/{row['ties']}/{row['losses']}",
+                f"{row['p_holm']:.2g}{star}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _format(value: float, digits: int, metric: str) -> str:

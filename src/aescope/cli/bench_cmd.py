@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from aescope.bench.runner import Record
     from aescope.bench.sources import Source
 
-ONE_AE = "one aescope entry (seed-best left out)"
+DEFAULT_AE = "aescope-auto"
+ONE_AE = "one aescope entry (the default; other aescope variants left out)"
 
 
 def bench(
@@ -184,7 +185,10 @@ def _rank_summaries(summary: pd.DataFrame) -> dict[str, list[RankSummary]]:
     from aescope.bench.tables import pivot
 
     groups: dict[str, list[RankSummary]] = {}
-    both_aes = {"aescope-auto", "aescope-seed-best"} <= set(summary["detector"])
+    variants = sorted(
+        {d for d in summary["detector"] if d.startswith("aescope-") and d != DEFAULT_AE}
+    )
+    several_aes = DEFAULT_AE in set(summary["detector"]) and bool(variants)
     for family, heading, one_ae in (
         ("adbench", "Average ranks across the ADBench data sets", False),
         ("adbench", f"Average ranks across the ADBench data sets, {ONE_AE}", True),
@@ -194,18 +198,21 @@ def _rank_summaries(summary: pd.DataFrame) -> dict[str, list[RankSummary]]:
     ):
         part = summary if family is None else summary[summary["family"] == family]
         if one_ae:
-            if not both_aes:
+            if not several_aes:
                 continue
-            # seed-best equals the default on narrow tables; counted twice, it would
-            # push every competitor down a place wherever the two AEs win.
-            part = part[part["detector"] != "aescope-seed-best"]
+            # The other aescope rows are ablations of the default (one model, no
+            # neighbours); counted as competitors they would push every real
+            # competitor down a place wherever the aescope rows win.
+            part = part[~part["detector"].isin(variants)]
         if part.empty or part["detector"].nunique() < 2:
             continue
         if family is None and part["family"].nunique() < 2:
             continue  # the same as one of the groups above
         try:
+            reference = DEFAULT_AE if DEFAULT_AE in set(part["detector"]) else None
             groups[heading] = [
-                summarize_ranks(pivot(part, metric), metric) for metric in ("auprc", "auroc")
+                summarize_ranks(pivot(part, metric), metric, reference=reference)
+                for metric in ("auprc", "auroc")
             ]
         except ValueError:
             continue  # no data set where every detector succeeded

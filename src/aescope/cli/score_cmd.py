@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from aescope.cli._outputs import (
     suppress_broken_pipe,
     table_format,
 )
+from aescope.errors import ConfigError
 
 
 class OnInvalid(StrEnum):
@@ -43,7 +45,7 @@ def score(
     ] = 100_000,
     threshold: Annotated[
         float | None,
-        typer.Option(min=0.0, help="Flag scores >= this instead of the model's threshold."),
+        typer.Option(help="Flag scores >= this instead of the model's threshold."),
     ] = None,
     on_invalid: Annotated[
         OnInvalid,
@@ -62,13 +64,15 @@ def score(
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
 ) -> None:
-    """Score every row: reconstruction error, 0/1 flag and the features that drove it."""
+    """Score every row: anomaly score, 0/1 flag and the features that drove it."""
     with user_errors():
         from aescope.batch import TableSink, check_id_column, check_table_columns, score_stream
         from aescope.data.stream import open_table
         from aescope.detector import AutoencoderDetector
 
         check_id_column(id_column)
+        if threshold is not None and not math.isfinite(threshold):
+            raise ConfigError(f"--threshold must be a finite number, got {threshold}")
         to_stdout = str(output) == STDOUT
         target = None
         if not to_stdout:

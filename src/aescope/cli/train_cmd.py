@@ -120,6 +120,13 @@ def train(
     scaling: Annotated[str, typer.Option(help="standard, robust or none.")] = "standard",
     log1p: Annotated[list[str] | None, typer.Option(help="Columns to log1p first.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the split and the weights.")] = 0,
+    models: Annotated[
+        int, typer.Option(min=1, help="Autoencoders trained together and averaged (n_models).")
+    ] = 4,
+    neighbors: Annotated[
+        int,
+        typer.Option(min=0, help="k of the nearest-neighbour term of the score; 0 turns it off."),
+    ] = 5,
     data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the CIs.")] = 1000,
 ) -> None:
@@ -154,6 +161,8 @@ def train(
             seed=seed,
             bootstrap=bootstrap,
             split=split.value,
+            n_models=models,
+            neighbors=neighbors,
         )
 
 
@@ -206,7 +215,14 @@ def run_training(
     seed: int = 0,
     bootstrap: int = 1000,
     split: str = "novelty",
+    n_models: int = 4,
+    neighbors: int = 5,
 ) -> None:
+    """Fit, evaluate on the held-out split when there are labels, save.
+
+    ``n_models`` and ``neighbors`` default to the detector's own defaults (a test
+    keeps the two in step), written out so that ``--help`` needs no detector import.
+    """
     from aescope.cli.evaluate_cmd import metrics_table
     from aescope.detector import AutoencoderDetector
     from aescope.holdout import fit_holdout
@@ -229,6 +245,8 @@ def run_training(
         threshold=threshold,
         random_state=seed,
         verbose=True,
+        n_models=n_models,
+        neighbors=neighbors,
     )
     if dataset.y is None:
         if split != "novelty":

@@ -3,9 +3,10 @@
 The graph holds the whole scoring path, so a consumer needs nothing of aescope:
 column selection, log1p and centring/scaling (in float64, as
 :class:`~aescope.preprocess.FittedPreprocessor` does), the dense layers (float32,
-as the JAX engine runs them), the per-feature error, the row mean (float64, as
-:meth:`~aescope.detector.AutoencoderDetector.score_samples` takes it) and the
-``>=`` threshold comparison of :meth:`~aescope.detector.AutoencoderDetector.predict`.
+as the JAX engine runs them), each replica's per-feature error over its feature
+scales and their mean, the calibrated row mean, the nearest-neighbour term
+(float64 where :class:`~aescope.ensemble.EnsembleScorer` is) and the ``>=``
+threshold comparison of :meth:`~aescope.detector.AutoencoderDetector.predict`.
 
 Graph interface
     input ``input``: ``[N, n_inputs]`` float64 (or float32 with ``input_dtype``),
@@ -41,7 +42,7 @@ import numpy as np
 
 from aescope._atomic import atomic_path
 from aescope.errors import ConfigError, OptionalDependencyError
-from aescope.export.recipe import Replica, ScoreRecipe, recipe_from_detector
+from aescope.export.recipe import NeighborTerm, Replica, ScoreRecipe, recipe_from_detector
 from aescope.model.spec import Architecture
 from aescope.preprocess import FittedPreprocessor
 
@@ -149,32 +150,65 @@ def error_nodes(g: Graph, x: str, x_hat: str, loss: str, prefix: str) -> str:
     return g.op("Mul", diff, diff, hint=f"{prefix}_errors")
 
 
-def replica_nodes(g: Graph, replica: Replica, x: str, loss: str, prefix: str) -> tuple[str, str]:
-    """One replica's (per-feature errors float32, row score float64)."""
+def replica_nodes(g: Graph, replica: Replica, x: str, loss: str, prefix: str) -> str:
+    """One replica's per-feature errors in float64, divided by its feature scales.
+
+    The division is in float64 over float32 errors, as the detector's scorer does.
+    """
     x_hat = mlp_nodes(g, replica.architecture, replica.params, x, prefix)
     errors = error_nodes(g, x, x_hat, loss, prefix)
-    if replica.feature_scale is not None:
-        scale = g.const(f"{prefix}_feature_scale", replica.feature_scale)
-        errors = g.op("Div", errors, scale, hint=f"{prefix}_errors_normalised")
-    # The mean is taken in float64 over float32 errors, as score_samples does.
     wide = g.op("Cast", errors, to=TensorProto.DOUBLE, hint=f"{prefix}_errors_f64")
-    score = g.op("ReduceMean", wide, axes=[1], keepdims=0, hint=f"{prefix}_score")
-    if replica.standardised:
-        centre = g.const(f"{prefix}_score_center", replica.score_center, np.float64)
-        spread = g.const(f"{prefix}_score_scale", replica.score_scale, np.float64)
-        score = g.op("Div", g.op("Sub", score, centre), spread, hint=f"{prefix}_score_std")
-    return errors, score
+    if replica.feature_scale is None:
+        return wide
+    scale = g.const(f"{prefix}_feature_scale", replica.feature_scale, np.float64)
+    return g.op("Div", wide, scale, hint=f"{prefix}_errors_normalised")
 
 
-def combine_nodes(g: Graph, errors: list[str], scores: list[str]) -> tuple[str, str]:
-    """Replica mean of per-feature errors and of scores (identity for one replica)."""
-    if len(scores) == 1:
-        return errors[0], scores[0]
+def combine_nodes(g: Graph, errors: list[str]) -> str:
+    """The replica mean of the per-feature errors (identity for one replica)."""
+    if len(errors) == 1:
+        return errors[0]
     # Sum then divide (onnxruntime has no float64 Mean kernel).
-    n_errors = g.const("n_replicas_f32", len(errors), np.float32)
-    n_scores = g.const("n_replicas_f64", len(scores), np.float64)
-    errors_mean = g.op("Div", g.op("Sum", *errors), n_errors, hint="errors_mean")
-    return errors_mean, g.op("Div", g.op("Sum", *scores), n_scores, hint="score_mean")
+    n = g.const("n_replicas", len(errors), np.float64)
+    return g.op("Div", g.op("Sum", *errors, hint="errors_sum"), n, hint="errors_mean")
+
+
+def calibrate_nodes(g: Graph, values: str, center: float, spread: float, prefix: str) -> str:
+    """``(values - center) / spread`` in float64: a z-score on the validation normals."""
+    centred = g.op("Sub", values, g.const(f"{prefix}_center", center, np.float64))
+    return g.op("Div", centred, g.const(f"{prefix}_spread", spread, np.float64), hint=prefix)
+
+
+def neighbor_nodes(g: Graph, near: NeighborTerm, x: str) -> str:
+    """The weighted, calibrated mean distance to the ``k`` nearest reference rows.
+
+    As :mod:`aescope.neighbors` does it: the neighbours are found with the squared
+    distance expanded as ``|x|^2 + |r|^2 - 2 x.r`` (one MatMul against the stored
+    rows, float32), then their distances are recomputed as ``sum((x - r)^2)``
+    (free of the expansion's cancellation), and the square roots averaged in float64.
+    """
+    reference = np.asarray(near.reference, np.float32)
+    ref_sq = np.einsum("ij,ij->i", reference, reference)
+    x_sq = g.op("ReduceSumSquare", x, axes=[1], keepdims=1, hint="x_sq")
+    cross = g.op("MatMul", x, g.const("reference_t", reference.T.copy()), hint="x_dot_ref")
+    twice = g.op("Mul", cross, g.const("two", 2.0), hint="twice_x_dot_ref")
+    d2 = g.op("Sub", g.op("Add", x_sq, g.const("ref_sq", ref_sq), hint="sq_sum"), twice, hint="d2")
+    smallest, nearest = g.name("nearest_d2_approx"), g.name("nearest_index")
+    k = g.const("k", [near.k], np.int64)
+    g.nodes.append(
+        helper.make_node(
+            "TopK", [d2, k], [smallest, nearest], name=smallest, axis=1, largest=0, sorted=1
+        )
+    )
+    rows = g.op("Gather", g.const("reference", reference), nearest, axis=0, hint="neighbours")
+    x_row = g.op("Unsqueeze", x, g.const("axis1", [1], np.int64), hint="x_row")
+    diff = g.op("Sub", x_row, rows, hint="to_neighbours")
+    exact = g.op("ReduceSum", g.op("Mul", diff, diff), g.const("axis2", [2], np.int64), keepdims=0)
+    wide = g.op("Cast", exact, to=TensorProto.DOUBLE, hint="nearest_d2")
+    distance = g.op("Sqrt", wide, hint="nearest_distance")
+    mean = g.op("ReduceMean", distance, axes=[1], keepdims=0, hint="neighbor_distance")
+    z = calibrate_nodes(g, mean, near.center, near.spread, "neighbor_z")
+    return g.op("Mul", z, g.const("neighbor_weight", near.weight, np.float64), hint="neighbor")
 
 
 def flag_nodes(g: Graph, score: str, threshold: float) -> str:
@@ -197,16 +231,24 @@ def build_model(recipe: ScoreRecipe, input_dtype: str = "float64") -> onnx.Model
     if input_dtype != "float64":
         x = g.op("Cast", x, to=TensorProto.DOUBLE, hint="input_f64")
     features = preprocess_nodes(g, recipe.preprocessor, x)
-    parts = [
-        replica_nodes(g, replica, features, recipe.loss, f"r{i}")
-        for i, replica in enumerate(recipe.replicas)
-    ]
-    errors, score = combine_nodes(g, [e for e, _ in parts], [s for _, s in parts])
+    errors = combine_nodes(
+        g,
+        [
+            replica_nodes(g, replica, features, recipe.loss, f"r{i}")
+            for i, replica in enumerate(recipe.replicas)
+        ],
+    )
+    row_error = g.op("ReduceMean", errors, axes=[1], keepdims=0, hint="row_error")
+    score = calibrate_nodes(g, row_error, recipe.recon_center, recipe.recon_spread, "recon")
+    if recipe.neighbors is not None:
+        score = g.op("Add", score, neighbor_nodes(g, recipe.neighbors, features), hint="total")
     flag = flag_nodes(g, score, recipe.threshold)
     g.nodes += [
         helper.make_node("Identity", [score], ["score"], name="score"),
         helper.make_node("Identity", [flag], ["flag"], name="flag"),
-        helper.make_node("Identity", [errors], ["feature_errors"], name="feature_errors"),
+        helper.make_node(
+            "Cast", [errors], ["feature_errors"], name="feature_errors", to=TensorProto.FLOAT
+        ),
     ]
     n_in, n_out = len(recipe.input_columns), len(recipe.feature_columns)
     graph = helper.make_graph(
@@ -228,8 +270,9 @@ def build_model(recipe: ScoreRecipe, input_dtype: str = "float64") -> onnx.Model
         producer_version=recipe.metadata.get("aescope_version", ""),
         doc_string=(
             f"aescope anomaly score. Input {INPUT_NAME!r}: [N, {n_in}] {input_dtype}, columns in "
-            "the 'feature_names' metadata order. Outputs: score [N] float64 (reconstruction "
-            "error), flag [N] bool (score >= threshold), feature_errors [N, "
+            "the 'feature_names' metadata order. Outputs: score [N] float64 (anomaly score: "
+            "calibrated ensemble reconstruction error plus the weighted neighbour term), "
+            "flag [N] bool (score >= threshold), feature_errors [N, "
             f"{n_out}] float32 (columns in 'feature_error_names')."
         ),
     )

@@ -1,21 +1,20 @@
 """The score recipe: everything between raw input columns and a row's score, as plain data.
 
 An exporter should not reach into a detector's private attributes in twenty
-places; it reads one :class:`ScoreRecipe` instead. A recipe is a preprocessing
-step, one or more autoencoder replicas, how each replica's per-feature errors
-become a score, and how replica scores combine. Today's detector is the simplest
-case (one replica, no normalisation); an ensemble of vmapped seeds with
-per-feature error normalisation and per-replica score standardisation is the
-same recipe with more replicas and the optional fields set, so an exporter
-written against the recipe needs no change for it.
+places; it reads one :class:`ScoreRecipe` instead: a preprocessing step, the
+autoencoder replicas with their per-feature error scales, the calibration of
+the reconstruction term and, optionally, the nearest-neighbour term. It is
+:class:`aescope.ensemble.EnsembleScorer` written out as data.
 
-Semantics, per row (``x`` is the preprocessed float32 row):
+Semantics, per row (``x`` is the preprocessed float32 row; ``err`` is the square
+for MSE models, the absolute value for MAE):
 
-* replica ``r``: ``e_r = err(mlp_r(x) - x) / feature_scale_r`` (``err`` is the
-  square for MSE models, the absolute value for MAE; no division without a
-  ``feature_scale``), ``s_r = (mean(e_r) - score_center_r) / score_scale_r``;
-* ``score = mean_r(s_r)`` (float64), ``feature_errors = mean_r(e_r)`` (float32),
-  ``flag = score >= threshold``.
+* ``e = mean_r(err(mlp_r(x) - x) / feature_scale_r)`` (float64; no division
+  without a ``feature_scale``), ``feature_errors = e``;
+* ``recon = (mean(e) - recon_center) / recon_spread``;
+* with a neighbour term: ``near = (mean of the k smallest ||x - ref_j|| - center)
+  / spread`` over the reference rows, ``score = recon + weight * near``;
+  without one, ``score = recon``; ``flag = score >= threshold``.
 """
 
 from __future__ import annotations
@@ -36,17 +35,22 @@ LOSSES = ("mse", "mae")
 
 @dataclass(frozen=True)
 class Replica:
-    """One autoencoder and how its errors turn into a score."""
+    """One autoencoder and the per-feature scales its errors are divided by."""
 
     architecture: Architecture
     params: Sequence[Mapping[str, np.ndarray]]
     feature_scale: np.ndarray | None = field(default=None, repr=False)
-    score_center: float = 0.0
-    score_scale: float = 1.0
 
-    @property
-    def standardised(self) -> bool:
-        return self.score_center != 0.0 or self.score_scale != 1.0
+
+@dataclass(frozen=True)
+class NeighborTerm:
+    """The mean distance to the ``k`` nearest reference rows, calibrated and weighted."""
+
+    reference: np.ndarray = field(repr=False)  # float32 [n_reference, n_features]
+    k: int
+    weight: float
+    center: float = 0.0
+    spread: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class ScoreRecipe:
     loss: str
     threshold: float
     metadata: Mapping[str, str] = field(default_factory=dict)
+    recon_center: float = 0.0
+    recon_spread: float = 1.0
+    neighbors: NeighborTerm | None = None
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -77,6 +84,14 @@ class ScoreRecipe:
                     f"score recipe: replica {i} feature_scale has shape {np.shape(scale)}, "
                     f"expected ({n_out},)"
                 )
+        near = self.neighbors
+        if near is not None:
+            shape = np.shape(near.reference)
+            if len(shape) != 2 or shape[1] != n_out or not 1 <= near.k <= shape[0]:
+                raise ConfigError(
+                    f"score recipe: the neighbour reference has shape {shape} for k = {near.k}; "
+                    f"expected (n >= k, {n_out})"
+                )
 
     @property
     def input_columns(self) -> tuple[str, ...]:
@@ -93,15 +108,34 @@ def recipe_from_detector(detector: Any) -> ScoreRecipe:
     """The recipe of a fitted :class:`~aescope.detector.AutoencoderDetector`."""
     from sklearn.utils.validation import check_is_fitted
 
+    from aescope import __version__
+
     check_is_fitted(detector, "threshold_")
     pre = detector.preprocessor_
     if list(pre.input_columns) != [str(c) for c in detector.feature_names_in_]:
         raise ConfigError(
             "detector's preprocessing columns differ from feature_names_in_; cannot export"
         )
-    params = [{k: np.asarray(v, np.float32) for k, v in p.items()} for p in detector.params_]
-    from aescope import __version__
-
+    scorer = detector.scorer_
+    replicas = tuple(
+        Replica(
+            detector.architecture_,
+            [{k: np.asarray(v, np.float32) for k, v in layer.items()} for layer in params],
+            np.asarray(scale, np.float64),
+        )
+        for params, scale in zip(scorer.replicas, scorer.feature_scales, strict=True)
+    )
+    near = None
+    if scorer.k:
+        calibration = scorer.neighbor_calibration
+        near = NeighborTerm(
+            reference=np.asarray(scorer.reference, np.float32),
+            k=scorer.k,
+            weight=scorer.neighbor_weight,
+            center=calibration.center,
+            spread=calibration.spread,
+        )
+    recon = scorer.reconstruction_calibration
     metadata = {
         "aescope_version": __version__,
         "feature_names": json.dumps(list(pre.input_columns)),
@@ -113,11 +147,15 @@ def recipe_from_detector(detector: Any) -> ScoreRecipe:
         "loss": detector.config_.loss,
         "architecture": json.dumps(detector.architecture_.to_dict()),
         "preprocessing": json.dumps(pre.spec.to_dict()),
+        "scorer": json.dumps(scorer.meta()),
     }
     return ScoreRecipe(
         preprocessor=pre,
-        replicas=(Replica(detector.architecture_, params),),
+        replicas=replicas,
         loss=detector.config_.loss,
         threshold=float(detector.threshold_),
         metadata=metadata,
+        recon_center=recon.center,
+        recon_spread=recon.spread,
+        neighbors=near,
     )

@@ -117,7 +117,7 @@ async def model(service: Service) -> dict[str, Any]:
 async def score(request: Request, service: Service) -> Response:
     """Score rows given as JSON records or columns; the answer has the request's shape.
 
-    Each result holds ``score`` (reconstruction error, as ``score_samples``),
+    Each result holds ``score`` (the anomaly score, as ``score_samples``),
     ``flag`` (``score >= threshold``), the ``top_features`` behind the error with
     their ``top_shares`` of it, and the row's ``id`` when the request gave one.
     The ``Server-Timing`` header gives the time from read body to answer (decode, score,

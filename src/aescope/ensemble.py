@@ -1,0 +1,217 @@
+"""The detector's score: an ensemble of autoencoders plus a nearest-neighbour term.
+
+Why each piece (measured on 22 ADBench sets and credit cards, see the
+ablation in benchmarks/detection.md):
+
+* **Several replicas.** Networks trained from different seeds make different
+  mistakes; averaging them removes much of the seed-to-seed variance that a
+  single autoencoder shows. The engine trains them together (vmapped seeds),
+  so four cost about twice one on two cores.
+* **Per-feature error scales.** Each replica's squared (or absolute) error on
+  a feature is divided by its mean on the validation normals, so a feature the
+  network always reconstructs poorly does not drown one it reconstructs well:
+  an error counts by how unusual it is *for that feature*. The explanation
+  (:attr:`ScoreParts.feature_errors`) is in the same units.
+* **A k-nearest-neighbour term.** Reconstruction error misses anomalies that
+  sit inside the normal rows' range but where there are few normal rows
+  (clustered frauds, a small foreign class); the mean distance to the k
+  nearest normal rows sees exactly those. The reference is a bounded, seeded
+  subsample of the training rows, so the model file and the scoring cost stay
+  bounded whatever the table's length.
+* **Calibration on validation normals.** Both terms are z-scored with the mean
+  and standard deviation of the validation normals' values before they are
+  added, so neither dominates by its units alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aescope.engine import reconstruct
+from aescope.engine.params import Params
+from aescope.errors import ConfigError
+from aescope.model.spec import Architecture
+from aescope.neighbors import mean_distance
+
+TINY = 1e-12
+
+
+def _nan_to_inf(values: np.ndarray) -> np.ndarray:
+    """Distances between huge rows can come out NaN (inf - inf); such a row is extreme."""
+    return np.where(np.isnan(values), np.inf, values)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``(v - center) / spread``: a z-score whose statistics come from validation normals."""
+
+    center: float = 0.0
+    spread: float = 1.0
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Calibration:
+        """Mean and standard deviation of ``values`` (spread 1 when they are all equal)."""
+        v = np.asarray(values, dtype=np.float64)
+        spread = float(v.std()) if len(v) > 1 else 0.0
+        return cls(center=float(v.mean()), spread=spread if spread > TINY else 1.0)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return (np.asarray(values, dtype=np.float64) - self.center) / self.spread
+
+    def to_list(self) -> list[float]:
+        return [self.center, self.spread]
+
+    @classmethod
+    def from_list(cls, values: Any) -> Calibration:
+        center, spread = (float(v) for v in values)
+        return cls(center=center, spread=spread)
+
+
+@dataclass
+class ScoreParts:
+    """What one pass over rows yields: the score, its two terms and the explanation."""
+
+    score: np.ndarray
+    feature_errors: np.ndarray  # per feature, in units of its mean validation error
+    reconstruction: np.ndarray  # calibrated reconstruction term
+    neighbors: np.ndarray | None  # calibrated neighbour term (None without one)
+
+
+@dataclass
+class EnsembleScorer:
+    """Everything a fitted detector needs to turn scaled rows into scores.
+
+    ``feature_scales`` has one row per replica (its mean error per feature on
+    the validation normals); ``k = 0`` leaves the neighbour term out.
+    """
+
+    arch: Architecture
+    replicas: list[Params]
+    loss: str = "mse"
+    k: int = 0
+    neighbor_weight: float = 1.0
+    reference: np.ndarray | None = None
+    feature_scales: np.ndarray | None = None
+    reconstruction_calibration: Calibration | None = None
+    neighbor_calibration: Calibration | None = None
+
+    @property
+    def n_models(self) -> int:
+        return len(self.replicas)
+
+    def calibrate(self, x_val: np.ndarray) -> None:
+        """Fit the feature scales and both calibrations on validation normals (scaled rows)."""
+        scales = np.stack([e.mean(axis=0, dtype=np.float64) for e in self._replica_errors(x_val)])
+        # A feature every validation row reconstructs exactly would divide by zero.
+        floor = np.maximum(scales.mean(axis=1, keepdims=True), TINY) * 1e-6
+        self.feature_scales = np.maximum(scales, floor)
+        self.reconstruction_calibration = Calibration.fit(self._feature_errors(x_val).mean(1))
+        if self.k:
+            self.neighbor_calibration = Calibration.fit(self._distances(x_val))
+
+    def parts(self, x: np.ndarray, self_rows: np.ndarray | None = None) -> ScoreParts:
+        """Score, per-feature errors and both terms for scaled rows ``x``.
+
+        ``self_rows`` marks rows that belong to the neighbour reference (training
+        rows), whose own copy is skipped in the neighbour search.
+        """
+        if self.feature_scales is None or self.reconstruction_calibration is None:
+            raise ConfigError("the scorer is not calibrated: call calibrate(x_val) first")
+        features = self._feature_errors(x)
+        recon = self.reconstruction_calibration(features.mean(axis=1))
+        if not self.k:
+            return ScoreParts(recon, features, recon, None)
+        assert self.neighbor_calibration is not None
+        with np.errstate(over="ignore", invalid="ignore"):
+            near = _nan_to_inf(self.neighbor_calibration(self._distances(x, self_rows)))
+            score = _nan_to_inf(recon + self.neighbor_weight * near)
+        return ScoreParts(score, features, recon, near)
+
+    def _feature_errors(self, x: np.ndarray) -> np.ndarray:
+        """Mean over replicas of each replica's errors divided by its feature scales."""
+        assert self.feature_scales is not None
+        total = np.zeros(x.shape, dtype=np.float64)
+        for scale, errors in zip(self.feature_scales, self._replica_errors(x), strict=True):
+            total += errors / scale
+        return total / self.n_models
+
+    def _replica_errors(self, x: np.ndarray) -> Iterator[np.ndarray]:
+        """Per-replica elementwise errors, one replica at a time (memory: one n × d array)."""
+        for params in self.replicas:
+            with np.errstate(over="ignore", invalid="ignore"):
+                diff = reconstruct(self.arch, params, x) - x
+                errors = np.abs(diff) if self.loss == "mae" else diff * diff
+            # A row so extreme that its error overflows float32 is as anomalous as can be:
+            # +inf, never NaN (which compares below every threshold and passes as normal).
+            yield np.where(np.isnan(errors), np.inf, errors)
+
+    def _distances(self, x: np.ndarray, self_rows: np.ndarray | None = None) -> np.ndarray:
+        if self.reference is None:
+            raise ConfigError("the neighbour term needs a reference set")
+        return mean_distance(self.reference, x, self.k, self_rows=self_rows)
+
+    # ------------------------------------------------------------------ files
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Tensors for the model file: stacked replica weights, scales, reference rows."""
+        assert self.feature_scales is not None
+        out = {
+            f"layer{i}.{name}": np.stack([np.asarray(p[i][name]) for p in self.replicas])
+            for i, layer in enumerate(self.replicas[0])
+            for name in layer
+        }
+        out["feature_scales"] = np.asarray(self.feature_scales, dtype=np.float64)
+        if self.reference is not None:
+            out["reference"] = np.asarray(self.reference, dtype=np.float32)
+        return out
+
+    def meta(self) -> dict[str, Any]:
+        """JSON metadata: sizes, the neighbour settings and both calibrations."""
+        assert self.reconstruction_calibration is not None
+        return {
+            "n_models": self.n_models,
+            "loss": self.loss,
+            "k": self.k,
+            "neighbor_weight": self.neighbor_weight,
+            "reconstruction_calibration": self.reconstruction_calibration.to_list(),
+            "neighbor_calibration": (
+                self.neighbor_calibration.to_list() if self.neighbor_calibration else None
+            ),
+        }
+
+    @classmethod
+    def from_file(
+        cls,
+        arch: Architecture,
+        replicas: list[Params],
+        meta: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+    ) -> EnsembleScorer:
+        """Rebuild a scorer from :meth:`meta` and :meth:`arrays`, checking their shapes."""
+        scales = np.asarray(arrays["feature_scales"], dtype=np.float64)
+        if scales.shape != (len(replicas), arch.n_features):
+            raise ConfigError(
+                f"feature_scales has shape {scales.shape}, expected "
+                f"{(len(replicas), arch.n_features)}"
+            )
+        k = int(meta["k"])
+        reference = arrays.get("reference")
+        if k and (
+            reference is None or reference.ndim != 2 or reference.shape[1] != scales.shape[1]
+        ):
+            raise ConfigError("the neighbour term's reference rows are missing or malformed")
+        neighbor = meta["neighbor_calibration"]
+        return cls(
+            arch=arch,
+            replicas=replicas,
+            loss=str(meta["loss"]),
+            k=k,
+            neighbor_weight=float(meta["neighbor_weight"]),
+            reference=None if reference is None else np.asarray(reference, np.float32),
+            feature_scales=scales,
+            reconstruction_calibration=Calibration.from_list(meta["reconstruction_calibration"]),
+            neighbor_calibration=None if neighbor is None else Calibration.from_list(neighbor),
+        )
