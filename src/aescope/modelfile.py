@@ -41,6 +41,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "file_sha256",
+    "inspect_model_bytes",
     "inspect_model_file",
     "load_model_bytes",
     "load_model_file",
@@ -325,7 +326,17 @@ def inspect_model_file(
     tensor byte); use :func:`load_model_file` before trusting the contents.
     """
     path = Path(path)
-    _, md, declared = _open_checked(path, expected_format)
+    return inspect_model_bytes(_read_file(path), source=path, expected_format=expected_format)
+
+
+def inspect_model_bytes(
+    data: bytes, *, source: str | os.PathLike[str] = "<model bytes>", expected_format=None
+) -> dict[str, Any]:
+    """:func:`inspect_model_file` for bytes in memory. Its ``sha256`` names the content
+    (metadata and tensors), not the bytes: safetensors may order the header's keys
+    differently each time the same model is written."""
+    md, declared = _checked_bytes(source, bytes(data), expected_format)
+    path = source
     return {
         "format": md["format"],
         "format_version": int(md["format_version"]),
@@ -333,14 +344,6 @@ def inspect_model_file(
         "tensors": declared,
         "sha256": md["sha256"],
     }
-
-
-def _open_checked(
-    path: Path, expected_format: int | None
-) -> tuple[bytes, dict[str, str], dict[str, Any]]:
-    """Read the file and run every check that needs no tensor parsing."""
-    data = _read_file(path)
-    return (data, *_checked_bytes(path, data, expected_format))
 
 
 def _checked_bytes(

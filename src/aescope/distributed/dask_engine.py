@@ -13,7 +13,7 @@ active (a ``distributed.Client``, or Dask's local threads).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aescope.batch import check_table_columns
@@ -146,32 +146,40 @@ class DaskRunMap:
     """A :class:`aescope.runmap.RunMap` on a Dask cluster: each call one task.
 
     Arguments that are not plain values (a prepared split, a study's data) are
-    scattered once and shared by every task that takes them, rather than sent
-    with each task. Results come back as tasks finish; the caller writes its
-    caches and files from them in this process, as in a local run.
+    scattered once and shared by the consecutive calls that take them, rather
+    than sent with each task; the driver then lets go of them. Results come back
+    as tasks finish; the caller writes its caches and files from them in this
+    process, as in a local run.
     """
 
     def __init__(self, client: Client) -> None:
         self.client = client
+        self._previous: dict[int, tuple[Any, Any]] = {}  # id -> (future, object), last call
 
     def __call__(
-        self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]]
+        self, fn: Callable[..., Any], calls: Iterable[tuple[Any, ...]]
     ) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
 
-        scattered: dict[int, Any] = {}
         futures = {}
+        previous = self._previous
         for i, args in enumerate(calls):
-            sent = [self._shared(arg, scattered) for arg in args]
-            future = self.client.submit(fn, *sent, pure=False, key=f"aescope-run-{i}-{id(calls)}")
-            futures[future] = i
+            current = {}
+            sent = []
+            for arg in args:
+                if _plain(arg):
+                    sent.append(arg)
+                    continue
+                key = id(arg)
+                if key not in current:
+                    hit = previous.get(key)
+                    current[key] = hit or (self.client.scatter(arg, hash=False), arg)
+                sent.append(current[key][0])
+            previous = self._previous = current
+            futures[self.client.submit(fn, *sent, pure=False)] = i
         for future in as_completed(futures):
             yield futures[future], future.result()
 
-    def _shared(self, arg: Any, scattered: dict[int, Any]) -> Any:
-        if isinstance(arg, str | int | float | bool | bytes | type(None) | tuple):
-            return arg
-        key = id(arg)
-        if key not in scattered:
-            scattered[key] = (self.client.scatter(arg, hash=False), arg)
-        return scattered[key][0]
+
+def _plain(arg: Any) -> bool:
+    return isinstance(arg, str | int | float | bool | bytes | type(None))

@@ -5,26 +5,27 @@ is sent as the bytes of its file, once per worker, by the engine's own means (a
 Spark broadcast variable, a Dask task every partition depends on). A worker
 process loads it on first use, running every check a model file gets, and keeps
 the detector for the process's later partitions: loading per partition would
-cost more than scoring a small one. The cache is keyed by the bytes' SHA-256,
-so two models in one job never mix.
+cost more than scoring a small one. The cache is keyed by the model's content
+digest (the SHA-256 its file carries over metadata and weights, checked on
+load), so two models in one job never mix and one model sent twice is one model.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from aescope.detector import AutoencoderDetector
 from aescope.errors import ModelFileError
+from aescope.modelfile import inspect_model_bytes
 
 ModelLike = str | Path | bytes | AutoencoderDetector
 
 
 @dataclass(frozen=True)
 class ModelPayload:
-    """The bytes to send, their digest (the cache key) and the driver's own copy."""
+    """The bytes to send, the content digest (the cache key) and the driver's own copy."""
 
     data: bytes
     sha256: str
@@ -49,7 +50,8 @@ def model_payload(model: ModelLike) -> ModelPayload:
             f"got {type(model).__name__}"
         )
     detector = AutoencoderDetector.from_bytes(data, source=source)
-    return ModelPayload(data, hashlib.sha256(data).hexdigest(), detector, source)
+    digest = inspect_model_bytes(data, source=source)["sha256"]
+    return ModelPayload(data, digest, detector, source)
 
 
 _LOADED: dict[str, AutoencoderDetector] = {}
