@@ -37,3 +37,14 @@ def adbench_dir(shared_data_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"no ADBench folder at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One Dask LocalCluster for the session: two worker processes on 127.0.0.1, closed at
+    the end. Shared, so that its workers start (and import JAX) once."""
+    pytest.importorskip("distributed")
+    from aescope.distributed.dask_engine import dask_client
+
+    with dask_client(workers=2) as client:
+        yield client

@@ -25,11 +25,10 @@ from aescope.errors import ConfigError, DataValidationError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def client():
-    with dask_client(workers=2) as client:
-        assert len(client.scheduler_info()["workers"]) == 2
-        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
-        yield client
+def client(dask_cluster):
+    assert len(dask_cluster.scheduler_info()["workers"]) == 2
+    assert dask_cluster.scheduler.address.startswith("tcp://127.0.0.1:")
+    return dask_cluster
 
 
 @pytest.fixture(scope="module")

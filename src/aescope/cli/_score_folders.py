@@ -15,9 +15,13 @@ their order.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -30,6 +34,10 @@ from aescope.data.tables import existing_file, sniff_format
 from aescope.detector import AutoencoderDetector
 from aescope.errors import DataValidationError
 from aescope.modelfile import file_sha256
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -128,12 +136,10 @@ def _engine(source: ParquetFolder, tmp: Path, job: FolderJob) -> ScoreSummary:
     }
     files = [str(f) for f in source.files]
     if job.engine == "dask":
-        import dask.dataframe as dd
-
         from aescope.distributed.dask_engine import dask_client, score_dask
 
-        with dask_client(job.scheduler, job.workers):
-            scored = score_dask(dd.read_parquet(files), job.model, **options)
+        with dask_client(job.scheduler, job.workers), _files_named(files, len(files)):
+            scored = score_dask(_dask_frame(files, source.columns), job.model, **options)
             scored.to_parquet(
                 str(tmp),
                 write_index=False,
@@ -145,9 +151,23 @@ def _engine(source: ParquetFolder, tmp: Path, job: FolderJob) -> ScoreSummary:
 
         with spark_session(job.master, job.workers) as spark:
             frame = _in_order(spark, files)
-            with worker_errors():
-                score_spark(frame, job.model, **options).write.mode("overwrite").parquet(str(tmp))
+            scored = score_spark(frame, job.model, **options)
+            with _files_named(files, frame.rdd.getNumPartitions()), worker_errors():
+                scored.write.mode("overwrite").parquet(str(tmp))
     return _counted(source.total_rows, tmp, job)
+
+
+def _read_file(path: str, columns: list[str]) -> pd.DataFrame:
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def _dask_frame(files: list[str], columns: list[str]) -> dd.DataFrame:
+    """One partition per file (``dd.from_map``): partition *i* is file *i*, so an error
+    names the file, and Dask never fuses files in another order."""
+    import dask.dataframe as dd
+
+    meta = pq.read_schema(files[0]).empty_table().select(columns).to_pandas()
+    return dd.from_map(_read_file, files, columns=columns, meta=meta, enforce_metadata=False)
 
 
 def _in_order(spark, files: list[str]):
@@ -157,6 +177,18 @@ def _in_order(spark, files: list[str]):
         pairs = [frames[i : i + 2] for i in range(0, len(frames), 2)]
         frames = [p[0].unionByName(p[1]) if len(p) == 2 else p[0] for p in pairs]
     return frames[0]
+
+
+@contextlib.contextmanager
+def _files_named(files: list[str], partitions: int) -> Iterator[None]:
+    """An engine's "partition N: row R" error, as "FILE: row R" when partition N is file N."""
+    try:
+        yield
+    except DataValidationError as error:
+        found = re.match(r"partition (\d+): (.*)", str(error), flags=re.S)
+        if found is None or partitions != len(files) or int(found.group(1)) >= len(files):
+            raise
+        raise DataValidationError(f"{files[int(found.group(1))]}: {found.group(2)}") from None
 
 
 def _counted(rows_read: int, folder: Path, job: FolderJob) -> ScoreSummary:

@@ -13,6 +13,7 @@ active (a ``distributed.Client``, or Dask's local threads).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # a task's error is reported once, by the caller
         ) as cluster,
         Client(cluster) as client,
     ):
