@@ -97,6 +97,8 @@ def bench(
         command = _command(
             adbench_dir, creditcard, data_dir, datasets, detectors, seeds, max_train_rows, out_dir
         )
+        for flag, value in (("--scheduler", scheduler), ("--dask-workers", dask_workers)):
+            command += f" {flag} {shlex.quote(str(value))}" if value is not None else ""
         with dask_run_map(scheduler, dask_workers) as map_runs:
             run(
                 sources, chosen, list(range(seeds)), max_train_rows, out_dir, resume, command,

@@ -126,9 +126,14 @@ def _output_schema(sdf: DataFrame, options: ScoreOptions) -> Any:
 @contextlib.contextmanager
 def spark_session(master: str | None = None, workers: int | None = None) -> Iterator[SparkSession]:
     """A Spark session on ``master``, or ``local[workers]`` (bound to 127.0.0.1), stopped
-    on exit. Local Python workers run this interpreter, so they import this aescope."""
+    on exit; an already active session is used as it is and left running. Local Python
+    workers run this interpreter, so they import this aescope."""
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:  # a notebook's or a caller's session: use it, leave it running
+        yield active
+        return
     if master and master.startswith("spark://"):
         from aescope.distributed.dask_engine import check_reachable
 
