@@ -48,3 +48,19 @@ def dask_cluster():
 
     with dask_client(workers=2) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def spark_local():
+    """One Spark ``local[2]`` session for the session (bound to 127.0.0.1), stopped at the
+    end: its JVM and Python workers start once. ``aescope score --engine spark`` run
+    in-process uses it too, as it uses any active session."""
+    import shutil
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("PySpark needs Java (17+)")
+    from aescope.distributed.spark_engine import spark_session
+
+    with spark_session(workers=2) as session:
+        yield session

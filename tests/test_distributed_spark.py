@@ -8,15 +8,12 @@ a bad cell must surface as aescope's own error, not a Java stack trace.
 from __future__ import annotations
 
 import os
-import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("pyspark")
-if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-    pytest.skip("PySpark needs Java (17+)", allow_module_level=True)
 
 from _scale_helpers import assert_same_scores, scoring_rows, train_small_model
 
@@ -27,10 +24,9 @@ from aescope.errors import ConfigError, DataValidationError
 
 
 @pytest.fixture(scope="module")
-def spark():
-    with spark_session(workers=2) as session:
-        assert session.sparkContext.master == "local[2]"
-        yield session
+def spark(spark_local):
+    assert spark_local.sparkContext.master == "local[2]"
+    return spark_local
 
 
 @pytest.fixture(scope="module")
@@ -60,23 +56,22 @@ def test_scores_equal_the_single_process_ones_in_order(spark, model, rows):
     assert 0 < got["flag"].sum() < len(got)
 
 
-def _probe(batches):
-    from aescope.distributed.payload import load_count
-
-    for _ in batches:
-        pass
-    yield pd.DataFrame({"pid": [os.getpid()], "loads": [load_count()]})
-
-
 def test_the_model_is_parsed_once_per_python_worker(spark, model, rows):
     path, _ = model
-    many = spark.createDataFrame(pd.concat([rows] * 4, ignore_index=True)).repartition(16)
-    for sent in (path, path.read_bytes()):
-        scored = score_spark(many, sent, id_columns=["tx_id", "branch"], top_k=0)
-        assert scored.count() == 4 * len(rows)
-    probes = many.mapInPandas(_probe, "pid long, loads long").toPandas()
+    many = spark.createDataFrame(rows).repartition(8)
+    scored = score_spark(many, path.read_bytes(), id_columns=["tx_id", "branch"], top_k=0)
+    assert scored.count() == len(rows)
+
+    def probe(batches):  # a closure: pickled by value, the workers cannot import tests/
+        from aescope.distributed.payload import load_count
+
+        for _ in batches:
+            pass
+        yield pd.DataFrame({"pid": [os.getpid()], "loads": [load_count()]})
+
+    probes = many.mapInPandas(probe, "pid long, loads long").toPandas()
     loads = probes.groupby("pid")["loads"].max()
-    assert loads.max() == 1  # 32 partitions scored, each worker process parsed the model once
+    assert loads.max() == 1  # 8 partitions scored; each worker process parsed the model once
     assert (loads <= 1).all()
 
 

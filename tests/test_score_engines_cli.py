@@ -8,7 +8,6 @@ and replaces only a folder an earlier run wrote.
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import numpy as np
@@ -54,15 +53,16 @@ def _read(folder) -> pd.DataFrame:
 def _engine_args(engine: str, dask_cluster) -> list[str]:
     if engine == "dask":
         return ["--engine", "dask", "--scheduler", dask_cluster.scheduler.address]
-    if engine == "spark":
-        if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-            pytest.skip("PySpark needs Java (17+)")
+    if engine == "spark":  # in-process, the CLI runs on the session's active local[2]
         return ["--engine", "spark", "--workers", "2"]
     return []
 
 
 @pytest.mark.parametrize("engine", ["local", "dask", "spark"])
-def test_every_engine_writes_the_single_file_rows_in_order(setup, engine, dask_cluster):
+def test_every_engine_writes_the_single_file_rows_in_order(setup, engine, request):
+    dask_cluster = request.getfixturevalue("dask_cluster") if engine == "dask" else None
+    if engine == "spark":
+        request.getfixturevalue("spark_local")
     d, model, folder, reference = setup
     out = d / f"out-{engine}"
     argv = ["score", str(model), str(folder), "-o", str(out), "--id", "tx_id"]

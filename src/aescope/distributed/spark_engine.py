@@ -130,15 +130,15 @@ def spark_session(master: str | None = None, workers: int | None = None) -> Iter
     workers run this interpreter, so they import this aescope."""
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
-    if active is not None:  # a notebook's or a caller's session: use it, leave it running
-        yield active
-        return
     if master and master.startswith("spark://"):
         from aescope.distributed.dask_engine import check_reachable
 
         for address in master.removeprefix("spark://").split(","):
             check_reachable(f"tcp://{address}", "Spark master")
+    active = SparkSession.getActiveSession()
+    if active is not None:  # a notebook's or a caller's session: use it, leave it running
+        yield active
+        return
     url = master or f"local[{workers or _cores()}]"
     builder = (
         SparkSession.builder.master(url)
