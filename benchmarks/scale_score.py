@@ -193,7 +193,9 @@ class _Sampler(threading.Thread):
                     continue
                 self.peak[pid] = max(self.peak.get(pid, 0.0), hwm)
                 self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu_seconds(pid))
-                self.role[pid] = _role(pid, parent, self.root)  # a launcher may exec java
+                role = _role(pid, parent, self.root)  # a launcher may exec java
+                if role != "other" or pid not in self.role:  # an exiting process reads as ""
+                    self.role[pid] = role
             self._done.wait(0.2)
 
     def stop(self) -> None:

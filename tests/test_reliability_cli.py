@@ -146,7 +146,8 @@ def files(tmp_path_factory) -> SimpleNamespace:
     (f.damaged_resume / "results.csv").write_text("dataset,detector\nx\n\x00\x01garbage")
     f.parquet_dir = d / "parquet_dir"  # a folder of Parquet files, as Dask and Spark write them
     f.parquet_dir.mkdir()
-    for i, part in enumerate(np.array_split(scoring, 3)):
+    for i in range(3):
+        part = scoring.iloc[i * 167 : (i + 1) * 167]
         part.to_parquet(f.parquet_dir / f"part.{i}.parquet", index=False)
     f.mixed_dir = d / "mixed_dir"
     shutil.copytree(f.parquet_dir, f.mixed_dir)
