@@ -37,3 +37,30 @@ def adbench_dir(shared_data_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"no ADBench folder at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """One Dask LocalCluster for the session: two worker processes on 127.0.0.1, closed at
+    the end. Shared, so that its workers start (and import JAX) once."""
+    pytest.importorskip("distributed")
+    from aescope.distributed.dask_engine import dask_client
+
+    with dask_client(workers=2) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def spark_local():
+    """One Spark ``local[2]`` session for the session (bound to 127.0.0.1), stopped at the
+    end: its JVM and Python workers start once. ``aescope score --engine spark`` run
+    in-process uses it too, as it uses any active session."""
+    import shutil
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("PySpark needs Java (17+)")
+    from aescope.distributed.spark_engine import spark_session
+
+    with spark_session(workers=2) as session:
+        yield session

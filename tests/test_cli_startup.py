@@ -9,7 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("jax", "pandas", "numpy", "sklearn", "scipy", "matplotlib", "pyarrow", "optax")
+HEAVY = (
+    "jax", "pandas", "numpy", "sklearn", "scipy", "matplotlib", "pyarrow", "optax",
+    "dask", "distributed", "pyspark",
+)  # fmt: skip
 
 
 def _loaded_after(code: str) -> list[str]:
@@ -29,7 +32,8 @@ def test_importing_the_cli_loads_no_heavy_library():
 
 
 def test_help_and_version_load_no_heavy_library():
-    for argv in (["--help"], ["--version"], ["train", "--help"], ["score", "--help"]):
+    for argv in (["--help"], ["--version"], ["train", "--help"], ["score", "--help"],
+                 ["bench", "--help"], ["study", "--help"]):  # fmt: skip
         code = (
             "import sys\nfrom aescope.cli import app\n"
             f"sys.argv = ['aescope', *{argv!r}]\n"
@@ -41,3 +45,9 @@ def test_help_and_version_load_no_heavy_library():
 def test_import_aescope_is_lazy_and_the_readme_import_works():
     assert _loaded_after("import aescope") == []
     assert "jax" in _loaded_after("from aescope import AutoencoderDetector")
+
+
+def test_the_distributed_package_loads_its_engines_only_when_used():
+    assert _loaded_after("import aescope.distributed") == []
+    loaded = _loaded_after("from aescope.distributed import score_dask")
+    assert "dask" not in loaded and "pyspark" not in loaded  # imported inside the function

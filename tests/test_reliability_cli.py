@@ -17,6 +17,7 @@ import gzip
 import os
 import pickle
 import re
+import shutil
 import stat
 from collections import Counter
 from collections.abc import Callable
@@ -143,6 +144,24 @@ def files(tmp_path_factory) -> SimpleNamespace:
     f.damaged_resume = d / "resume"
     f.damaged_resume.mkdir()
     (f.damaged_resume / "results.csv").write_text("dataset,detector\nx\n\x00\x01garbage")
+    f.parquet_dir = d / "parquet_dir"  # a folder of Parquet files, as Dask and Spark write them
+    f.parquet_dir.mkdir()
+    for i in range(3):
+        part = scoring.iloc[i * 167 : (i + 1) * 167]
+        part.to_parquet(f.parquet_dir / f"part.{i}.parquet", index=False)
+    f.mixed_dir = d / "mixed_dir"
+    shutil.copytree(f.parquet_dir, f.mixed_dir)
+    shutil.copy(f.good, f.mixed_dir / "part.3.csv")
+    f.empty_dir = d / "empty_dir"
+    f.empty_dir.mkdir()
+    f.partial_dir = d / "partial_dir"
+    shutil.copytree(f.parquet_dir, f.partial_dir)
+    pd.read_parquet(f.partial_dir / "part.1.parquet").drop(columns="V7").to_parquet(
+        f.partial_dir / "part.1.parquet", index=False
+    )
+    f.foreign_dir = d / "foreign_dir"
+    f.foreign_dir.mkdir()
+    (f.foreign_dir / "notes.txt").write_text("someone's files")
     f.fifo = d / "fifo"
     os.mkfifo(f.fifo)
     f.folder = d / "a_folder"
@@ -175,6 +194,9 @@ CASES = [
     Case("evaluate --json MODEL", "output would destroy", lambda f: ["evaluate", f.model, f.labelled, "--json", f.model], r"name the file \.json"),
     Case("evaluate --plots FILE", "output would destroy", lambda f: ["evaluate", f.model, f.labelled, "--plots", f.plain_file], r"not a folder"),
     Case("study --out FILE", "output would destroy", lambda f: ["study", "--quick", "--out", f.plain_file], r"not a folder"),
+    Case("score -o INPUT folder", "output would destroy", lambda f: ["score", f.model, f.parquet_dir, "-o", f.parquet_dir, "--id", "tx_id"], r"is, holds or sits inside the input"),
+    Case("score -o inside the input folder", "output would destroy", lambda f: ["score", f.model, f.parquet_dir, "-o", f.parquet_dir / "scores", "--engine", "dask"], r"is, holds or sits inside the input"),
+    Case("score -o a folder aescope did not write", "output would destroy", lambda f: ["score", f.model, f.parquet_dir, "-o", f.foreign_dir, "--id", "tx_id"], r"holds files that aescope did not write"),
     Case("bench --out FILE", "output would destroy", lambda f: ["bench", "--out", f.plain_file, "--datasets", "x"], r"not a folder"),
     # ---------------------------------------------------------- unreadable input files
     Case("missing input", "unreadable input", lambda f: ["score", f.model, "nope.csv", "-o", "x.csv"], r"no such file: nope\.csv", code=1),
@@ -185,6 +207,8 @@ CASES = [
     Case("truncated Parquet", "unreadable input", lambda f: ["score", f.model, f.truncated_parquet, "-o", "x.csv"], r"cut\.parquet: not a readable Parquet"),
     Case("data info on binary junk", "unreadable input", lambda f: ["data", "info", "-d", f.binary], r"binary\.csv: not a readable CSV"),
     Case("evaluate on truncated csv.gz", "unreadable input", lambda f: ["evaluate", f.model, f.truncated_gz], r"cut\.csv\.gz"),
+    Case("folder with a CSV file", "unreadable input", lambda f: ["score", f.model, f.mixed_dir, "-o", "out", "--id", "tx_id"], r"part\.3\.csv: not a Parquet file"),
+    Case("empty folder", "unreadable input", lambda f: ["score", f.model, f.empty_dir, "-o", "out", "--engine", "spark"], r"empty_dir: no data files"),
     # ---------------------------------------------------------- bad cells
     Case("NaN cell", "bad cell", lambda f: ["score", f.model, f.nan_cell, "-o", "x.csv", "--id", "tx_id"], r"nan\.csv: column 'V3', row 321: missing value"),
     Case("1e39 cell", "bad cell", lambda f: ["score", f.model, f.huge_cell, "-o", "x.csv", "--id", "tx_id"], r"huge\.csv: column 'V5', row 42: value 1e\+39 is too large"),
@@ -202,6 +226,7 @@ CASES = [
     Case("evaluate: no label", "wrong columns", lambda f: ["evaluate", f.model, f.good, "--ignore-extra-columns"], r"no label column 'Class'"),
     Case("train on an unnamed index", "wrong columns", lambda f: ["train", "--data", f.index_col, "--epochs", "1"], r"column 1 has no name"),
     Case("train --drop unknown", "wrong columns", lambda f: ["train", "--data", f.good, "--drop", "nope", "--id", "tx_id", "--epochs", "1"], r"no column\(s\) 'nope'"),
+    Case("a folder file without a model column", "wrong columns", lambda f: ["score", f.model, f.partial_dir, "-o", "out", "--id", "tx_id", "--engine", "dask"], r"part\.1\.parquet: missing columns 'V7'"),
     # ---------------------------------------------------------- options that cannot work
     Case("--id shadows score", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--id", "score"], r"--id 'score' would be overwritten"),
     Case("--top-k -1", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--top-k", "-1"], r"top-k"),
@@ -223,6 +248,16 @@ CASES = [
     Case("bench --datasets ','", "bad option", lambda f: ["bench", "--datasets", ","], r"--datasets ',' names nothing"),
     Case("bench --detectors unknown", "bad option", lambda f: ["bench", "--detectors", "nope"], r"unknown detector\(s\) nope"),
     Case("bench --resume damaged", "bad option", lambda f: ["bench", "--resume", "--out", f.damaged_resume, "--no-creditcard", "--adbench-dir", f.dir], r"cannot resume from it"),
+    Case("--engine dask -o CSV", "bad option", lambda f: ["score", f.model, f.parquet_dir, "-o", "x.csv", "--engine", "dask"], r"writes a folder of Parquet files; name it without \.csv"),
+    Case("--engine spark on a CSV file", "bad option", lambda f: ["score", f.model, f.good, "-o", "out", "--engine", "spark", "--id", "tx_id"], r"good\.csv: --engine dask and spark read Parquet"),
+    Case("--scheduler without --engine dask", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--scheduler", "tcp://127.0.0.1:8786"], r"--scheduler is the Dask scheduler's address: add --engine dask"),
+    Case("--workers with the local engine", "bad option", lambda f: ["score", f.model, f.good, "-o", "x.csv", "--workers", "2"], r"--workers sizes a local Dask or Spark cluster"),
+    Case("study --scheduler and --dask-workers", "bad option", lambda f: ["study", "--quick", "--scheduler", "tcp://127.0.0.1:1", "--dask-workers", "2"], r"give one of them"),
+    # ---------------------------------------------------------- clusters out of reach
+    Case("score --engine spark, master down", "unreachable cluster", lambda f: ["score", f.model, f.parquet_dir, "-o", "out", "--id", "tx_id", "--engine", "spark", "--master", "spark://127.0.0.1:1"], r"cannot reach the Spark master at tcp://127\.0\.0\.1:1"),
+    Case("score --engine dask, scheduler down", "unreachable cluster", lambda f: ["score", f.model, f.parquet_dir, "-o", "out", "--id", "tx_id", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1"], r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:1"),
+    Case("bench --scheduler down", "unreachable cluster", lambda f: ["bench", "--no-creditcard", "--adbench-dir", f.dir, "--detectors", "pca", "--out", "b", "--scheduler", "tcp://127.0.0.1:1"], r"cannot reach the Dask scheduler"),
+    Case("--scheduler not an address", "unreachable cluster", lambda f: ["score", f.model, f.parquet_dir, "-o", "out", "--id", "tx_id", "--engine", "dask", "--scheduler", "nowhere"], r"'nowhere' is not HOST:PORT"),
     # ---------------------------------------------------------- model files
     Case("model missing", "model file", lambda f: ["score", "nope.aescope", f.good, "-o", "x.csv"], r"nope\.aescope"),
     Case("model is a CSV", "model file", lambda f: ["score", f.not_a_model, f.good, "-o", "x.csv"], r"not_a_model\.aescope"),
@@ -253,13 +288,17 @@ def _one_error_line(output: str) -> str:
 def test_bad_input_gives_one_clear_line(case: Case, files, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = [str(part) for part in case.argv(files)]
-    before = {p: p.read_bytes() for p in files.dir.iterdir() if p.is_file() and not p.is_fifo()}
+    before = {p: p.read_bytes() for p in files.dir.rglob("*") if p.is_file() and not p.is_fifo()}
     result = runner.invoke(app, argv)
     assert isinstance(result.exception, SystemExit), (argv, result.output, result.exception)
     line = _one_error_line(result.output)
     assert result.exit_code == case.code, (argv, result.output)
     assert re.search(case.says, line), (case.says, line)
     assert not (tmp_path / "x.csv").exists()
+    assert not (tmp_path / "out").exists()  # nor a folder output, nor its temporary folder
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".aescope.tmp")]
+    now = {p for p in files.dir.rglob("*") if p.is_file() and not p.is_fifo()}
+    assert now == set(before), "a refused command left a file beside its inputs"
     after = {p: p.read_bytes() for p in before}
     assert after == before, "a refused command changed one of its input files"
     assert stat.S_ISFIFO(files.fifo.stat().st_mode)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -112,3 +113,51 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+FOLDER_MARKER = "_aescope.json"
+"""Written last into every folder output: what made it. A folder holding it may be
+replaced by a new run; one without it (someone's data) never is."""
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new temporary folder beside ``target``; on success it becomes ``target``.
+
+    An existing ``target`` (checked by the caller to be an earlier output) is moved
+    aside and removed only once the new folder is in place; on any exception the
+    temporary folder is removed and ``target`` is untouched. Engines that write a
+    folder of part files (Dask, Spark) write into the temporary one.
+    """
+    path = Path(target).expanduser()
+    if path.is_symlink():
+        path = path.resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _temporary_dir(path, "")
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+    try:
+        yield tmp
+        if path.exists():
+            old = _temporary_dir(path, "old.")
+            os.replace(path, old)  # an empty folder is replaced by the old output
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old, path)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _temporary_dir(path: Path, tag: str) -> Path:
+    """A new hidden folder beside ``path`` (same file system: renames are atomic)."""
+    name = tempfile.mkdtemp(prefix=f".{path.name}.{tag}", suffix=".aescope.tmp", dir=path.parent)
+    os.chmod(name, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder normal permissions
+    return Path(name)

@@ -34,7 +34,7 @@ from aescope.engine import TrainConfig, encode, reconstruct, train
 from aescope.ensemble import Calibration, EnsembleScorer, ScoreParts
 from aescope.errors import ConfigError, DataValidationError, ModelFileError
 from aescope.model import Architecture, default_training, load_architecture
-from aescope.modelfile import load_model_file, save_model_file
+from aescope.modelfile import load_model_bytes, load_model_file, model_file_bytes, save_model_file
 from aescope.preprocess import FittedPreprocessor, PreprocessSpec, check_columns, fit_preprocessor
 from aescope.progress import EpochProgress
 from aescope.thresholds import ThresholdPolicy, parse_policy, policy_from_dict
@@ -296,6 +296,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
     def save(self, path: str | Path) -> None:
         """Write one safetensors file: weights plus JSON metadata; atomic, never pickled."""
+        save_model_file(path, *self._file_parts())
+
+    def to_bytes(self) -> bytes:
+        """The bytes :meth:`save` would write: a model to send to other processes."""
+        return model_file_bytes(*self._file_parts())
+
+    def _file_parts(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         check_is_fitted(self, "threshold_")
         arrays = self.scorer_.arrays()
         arrays["decision_scores"] = np.asarray(self.decision_scores_, dtype=np.float32)
@@ -315,12 +322,23 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             "data_fingerprint": self.data_fingerprint_,
             "scorer": self.scorer_.meta(),
         }
-        save_model_file(path, meta, arrays)
+        return meta, arrays
 
     @classmethod
     def load(cls, path: str | Path) -> AutoencoderDetector:
         """Read a file written by :meth:`save`, checking every piece before trusting it."""
-        meta, arrays = load_model_file(path)
+        return cls._from_parts(*load_model_file(path), path)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "<model bytes>") -> AutoencoderDetector:
+        """:meth:`load` for a model's bytes (:meth:`to_bytes`, or a file read elsewhere):
+        the same checks; errors name ``source``."""
+        return cls._from_parts(*load_model_bytes(data, source=source), source)
+
+    @classmethod
+    def _from_parts(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], path: str | Path
+    ) -> AutoencoderDetector:
         if meta.get("kind") != MODEL_KIND:
             raise ModelFileError(
                 f"{path}: not an AutoencoderDetector file (kind={meta.get('kind')!r})"

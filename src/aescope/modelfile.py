@@ -41,8 +41,11 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "file_sha256",
+    "inspect_model_bytes",
     "inspect_model_file",
+    "load_model_bytes",
     "load_model_file",
+    "model_file_bytes",
     "save_model_file",
 ]
 
@@ -149,14 +152,9 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 # --------------------------------------------------------------------------- save
 
 
-def save_model_file(
-    path: str | os.PathLike[str], meta: dict[str, Any], arrays: dict[str, np.ndarray]
-) -> None:
-    """Write ``meta`` (JSON-able dict) and numeric ``arrays`` atomically to ``path``.
-
-    Tuples in ``meta`` come back as lists; arrays come back bit-identical with the same
-    dtype and shape (stored little-endian).
-    """
+def model_file_bytes(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
+    """The bytes of a model file holding ``meta`` and ``arrays`` (what :func:`save_model_file`
+    writes): for shipping a model to other processes without a shared disk."""
     if not isinstance(meta, dict):
         raise ModelFileError(f"meta must be a dict, got {type(meta).__name__}")
     _check_jsonable(meta, "meta")
@@ -175,7 +173,18 @@ def save_model_file(
         "tensors": tensors_json,
         "sha256": _digest(meta_json, tensors_json, version, stored),
     }
-    data = safetensors.numpy.save(stored, metadata=header)
+    return safetensors.numpy.save(stored, metadata=header)
+
+
+def save_model_file(
+    path: str | os.PathLike[str], meta: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> None:
+    """Write ``meta`` (JSON-able dict) and numeric ``arrays`` atomically to ``path``.
+
+    Tuples in ``meta`` come back as lists; arrays come back bit-identical with the same
+    dtype and shape (stored little-endian).
+    """
+    data = model_file_bytes(meta, arrays)
     with atomic_path(path) as tmp:
         _write_bytes(tmp, data)
 
@@ -183,7 +192,7 @@ def save_model_file(
 # --------------------------------------------------------------------------- load
 
 
-def _read_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
+def _read_header(path: Path | str, data: bytes) -> tuple[dict[str, Any], int]:
     """Validate the safetensors framing by hand; return (header dict, data start)."""
     size = len(data)
     if size == 0:
@@ -225,7 +234,7 @@ def _sniff(data: bytes) -> str:
     return ""
 
 
-def _envelope(path: Path, header: dict[str, Any], expected: int) -> dict[str, str]:
+def _envelope(path: Path | str, header: dict[str, Any], expected: int) -> dict[str, str]:
     """Check format name and version in ``__metadata__``; return it."""
     md = header.get("__metadata__")
     if not isinstance(md, dict) or md.get("format") != FORMAT_NAME:
@@ -251,7 +260,9 @@ def _envelope(path: Path, header: dict[str, Any], expected: int) -> dict[str, st
     return md
 
 
-def _check_layout(path: Path, header: dict[str, Any], md: dict[str, str], data_len: int) -> dict:
+def _check_layout(
+    path: Path | str, header: dict[str, Any], md: dict[str, str], data_len: int
+) -> dict:
     """Compare the declared tensors with safetensors' index before parsing any data."""
     declared = _json_object(path, md["tensors"], "tensor declaration")
     index = {k: v for k, v in header.items() if k != "__metadata__"}
@@ -315,7 +326,17 @@ def inspect_model_file(
     tensor byte); use :func:`load_model_file` before trusting the contents.
     """
     path = Path(path)
-    _, md, declared = _open_checked(path, expected_format)
+    return inspect_model_bytes(_read_file(path), source=path, expected_format=expected_format)
+
+
+def inspect_model_bytes(
+    data: bytes, *, source: str | os.PathLike[str] = "<model bytes>", expected_format=None
+) -> dict[str, Any]:
+    """:func:`inspect_model_file` for bytes in memory. Its ``sha256`` names the content
+    (metadata and tensors), not the bytes: safetensors may order the header's keys
+    differently each time the same model is written."""
+    md, declared = _checked_bytes(source, bytes(data), expected_format)
+    path = source
     return {
         "format": md["format"],
         "format_version": int(md["format_version"]),
@@ -325,16 +346,15 @@ def inspect_model_file(
     }
 
 
-def _open_checked(
-    path: Path, expected_format: int | None
-) -> tuple[bytes, dict[str, str], dict[str, Any]]:
-    """Read the file and run every check that needs no tensor parsing."""
-    data = _read_file(path)
+def _checked_bytes(
+    path: Path | str, data: bytes, expected_format: int | None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Every check that needs no tensor parsing, on bytes from anywhere."""
     header, start = _read_header(path, data)
     expected = FORMAT_VERSION if expected_format is None else int(expected_format)
     md = _envelope(path, header, expected)
     declared = _check_layout(path, header, md, len(data) - start)
-    return data, md, declared
+    return md, declared
 
 
 def _read_file(path: Path) -> bytes:
@@ -348,11 +368,11 @@ def _read_file(path: Path) -> bytes:
         raise ModelFileError(f"{path}: cannot read model file ({exc})") from None
 
 
-def _parse_meta(path: Path, md: dict[str, str]) -> dict[str, Any]:
+def _parse_meta(path: Path | str, md: dict[str, str]) -> dict[str, Any]:
     return _json_object(path, md["meta"], "metadata")
 
 
-def _json_object(path: Path, text: str, what: str) -> dict[str, Any]:
+def _json_object(path: Path | str, text: str, what: str) -> dict[str, Any]:
     """Parse one JSON object out of the header, or say which part of the file is broken."""
     try:
         value = json.loads(text)
@@ -373,20 +393,31 @@ def load_model_file(
     :class:`ModelFileError` naming the file and the problem.
     """
     path = Path(path)
-    data, md, declared = _open_checked(path, expected_format)
+    return load_model_bytes(_read_file(path), source=path, expected_format=expected_format)
+
+
+def load_model_bytes(
+    data: bytes, *, source: str | os.PathLike[str] = "<model bytes>", expected_format=None
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """:func:`load_model_file` for bytes already in memory (a model sent to a worker):
+    the same checks, in the same order; errors name ``source``."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ModelFileError(f"{source}: model bytes must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    md, declared = _checked_bytes(source, data, expected_format)
     try:
         loaded = safetensors.numpy.load(data)
     except Exception as exc:  # safetensors raises its own error types
-        raise ModelFileError(f"{path}: safetensors could not parse the file ({exc})") from None
+        raise ModelFileError(f"{source}: safetensors could not parse the file ({exc})") from None
     arrays: dict[str, np.ndarray] = {}
     for name, want in declared.items():
         arr = loaded.get(name)
         if arr is None or arr.dtype.name != want["dtype"] or list(arr.shape) != want["shape"]:
-            raise ModelFileError(f"{path}: tensor {name!r} does not match its declaration")
+            raise ModelFileError(f"{source}: tensor {name!r} does not match its declaration")
         arrays[name] = np.array(arr, copy=True)  # own the memory, not a view of `data`
     digest = _digest(md["meta"], md["tensors"], md["format_version"], arrays)
     if digest != md["sha256"]:
         raise ModelFileError(
-            f"{path}: checksum mismatch; the file is corrupted or was modified after saving"
+            f"{source}: checksum mismatch; the file is corrupted or was modified after saving"
         )
-    return _parse_meta(path, md), arrays
+    return _parse_meta(source, md), arrays

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from aescope.bench.protocol import Prepared, prepare, subsample
 from aescope.bench.sources import Source
 from aescope.errors import AescopeError
 from aescope.metrics import average_precision, recall_at_fpr, roc_auc
+from aescope.runmap import RunMap
 
 FPR_BUDGET = 0.01
 DIGITS = 6  # quality metrics are stored to 6 decimals
@@ -80,31 +81,82 @@ def run_benchmark(
     max_train_rows: int | None = None,
     skip: Collection[Key] = (),
     on_record: Callable[[Record], None] | None = None,
+    map_runs: RunMap | None = None,
 ) -> list[Record]:
     """Run every detector on every source for every seed; records in run order.
 
     ``skip`` lists (data set, detector, seed) triples already measured (resuming
     an interrupted run); ``on_record`` sees each new record as soon as it exists.
+    ``map_runs`` runs the fits elsewhere (:mod:`aescope.runmap`: Dask tasks); by
+    default they run here, one data set in memory at a time.
     """
+    if map_runs is not None:
+        return _mapped(sources, detectors, seeds, max_train_rows, set(skip), on_record, map_runs)
     records: list[Record] = []
     skip = set(skip)
     for source in sources:
-        todo = [
-            (seed, spec)
-            for seed in seeds
-            for spec in detectors
-            if (source.name, spec.name, seed) not in skip
-        ]
+        todo = _todo(source, detectors, seeds, skip)
         if not todo:
             continue
         data = source.load()
         for seed in sorted({seed for seed, _ in todo}):
             prep = prepare(data, seed, max_train_rows=max_train_rows)
             for spec in (s for sd, s in todo if sd == seed):
-                record = {"dataset": source.name, "family": source.family, "seed": seed}
-                record |= run_one(spec, prep)
+                record = _measured(source.name, source.family, seed, spec, prep)
                 records.append(record)
                 if on_record is not None:
                     on_record(record)
         del data
     return records
+
+
+def _todo(
+    source: Source, detectors: Sequence[DetectorSpec], seeds: Sequence[int], skip: set[Key]
+) -> list[tuple[int, DetectorSpec]]:
+    return [
+        (seed, spec)
+        for seed in seeds
+        for spec in detectors
+        if (source.name, spec.name, seed) not in skip
+    ]
+
+
+def _measured(name: str, family: str, seed: int, spec: DetectorSpec, prep: Prepared) -> Record:
+    record: Record = {"dataset": name, "family": family, "seed": seed}
+    return record | run_one(spec, prep)
+
+
+def _mapped(
+    sources: Sequence[Source],
+    detectors: Sequence[DetectorSpec],
+    seeds: Sequence[int],
+    max_train_rows: int | None,
+    skip: set[Key],
+    on_record: Callable[[Record], None] | None,
+    map_runs: RunMap,
+) -> list[Record]:
+    """Every fit as one call of ``map_runs``; each split prepared here once and shared.
+
+    The preparation (split, scaling) is the same code with the same seed as in
+    the local loop, and so is each fit: the quality numbers are the same.
+    ``on_record`` sees records as they finish; the list comes back in run order.
+    """
+
+    def calls() -> Iterator[tuple[str, str, int, DetectorSpec, Prepared]]:
+        for source in sources:  # one data set in memory at a time here too
+            todo = _todo(source, detectors, seeds, skip)
+            if not todo:
+                continue
+            data = source.load()
+            for seed in sorted({seed for seed, _ in todo}):
+                prep = prepare(data, seed, max_train_rows=max_train_rows)
+                for spec in (s for sd, s in todo if sd == seed):
+                    yield source.name, source.family, seed, spec, prep
+            del data
+
+    done: dict[int, Record] = {}
+    for i, record in map_runs(_measured, calls()):
+        done[i] = record
+        if on_record is not None:
+            on_record(record)
+    return [done[i] for i in sorted(done)]

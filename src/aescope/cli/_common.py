@@ -118,3 +118,26 @@ def is_file_argument(name: str) -> Path | None:
     """``name`` as a path when it names an existing file (not a built-in data set)."""
     path = Path(name).expanduser()
     return path if path.is_file() else None
+
+
+@contextlib.contextmanager
+def dask_run_map(scheduler: str | None, workers: int | None) -> Iterator[object | None]:
+    """The sweep's fits as Dask tasks (``--scheduler`` or ``--dask-workers``), else None."""
+    if scheduler and workers:
+        raise ConfigError(
+            "--scheduler names an existing Dask cluster, --dask-workers starts a local one: "
+            "give one of them"
+        )
+    if not scheduler and not workers:
+        yield None
+        return
+    from aescope.distributed.dask_engine import DaskRunMap, dask_client
+
+    with dask_client(scheduler, workers) as client:
+        n = len(client.scheduler_info().get("workers", {}))
+        console.print(
+            f"Dask: fits run as tasks on {n} worker(s) at {client.scheduler.address}",
+            highlight=False,
+            markup=False,
+        )
+        yield DaskRunMap(client)

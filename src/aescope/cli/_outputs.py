@@ -102,3 +102,47 @@ def suppress_broken_pipe():
     except BrokenPipeError:
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+
+
+def check_output_folder(folder: Path, inputs: Mapping[str, Path | str | None]) -> Path:
+    """A folder of Parquet part files may not be, hold or sit inside an input, nor replace
+    a folder that aescope did not write (one holding its marker file may be replaced)."""
+    from aescope._atomic import FOLDER_MARKER
+
+    if str(folder) == STDOUT:
+        raise OutputError("a Parquet folder cannot go to standard output ('-'); name a folder")
+    name = folder.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        raise OutputError(
+            f"{folder}: this run writes a folder of Parquet files; name it without .csv "
+            "(e.g. scores/ or scores.parquet)"
+        )
+    path = folder.expanduser()
+    path = path.resolve() if path.is_symlink() else path
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{folder} exists and is not a folder; name a folder")
+    where = path.absolute()
+    for role, source in inputs.items():
+        if source is None:
+            continue
+        other = Path(source).expanduser().absolute()
+        if _same_file(path, other) or _inside(where, other) or _inside(other, where):
+            raise OutputError(
+                f"{folder} is, holds or sits inside the {role} ({source}); writing there "
+                "would destroy it or mix outputs with inputs: choose another folder"
+            )
+    if path.is_dir() and any(path.iterdir()) and not (path / FOLDER_MARKER).is_file():
+        raise OutputError(
+            f"{folder} holds files that aescope did not write; choose a new folder or empty it"
+        )
+    _check_writable_folder(path.parent, folder)
+    return path
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    """``inner`` lies under the folder ``outer`` (links resolved where they exist)."""
+    try:
+        inner, outer = inner.resolve(), outer.resolve()
+    except OSError:
+        return False
+    return outer != inner and outer in inner.parents

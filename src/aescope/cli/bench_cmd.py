@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aescope.cli._common import console, escape, out, start_jax, user_errors
+from aescope.cli._common import console, dask_run_map, escape, out, start_jax, user_errors
 from aescope.cli._outputs import check_output_dir
 from aescope.errors import ConfigError, DataUnavailableError, DataValidationError
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from aescope.bench.ranks import RankSummary
     from aescope.bench.runner import Record
     from aescope.bench.sources import Source
+    from aescope.runmap import RunMap
 
 DEFAULT_AE = "aescope-auto"
 ONE_AE = "one aescope entry (the default; other aescope variants left out)"
@@ -62,6 +63,14 @@ def bench(
     list_detectors: Annotated[
         bool, typer.Option("--list-detectors", help="List detectors and exit.")
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run the fits as tasks on this Dask scheduler (tcp://host:8786)."),
+    ] = None,
+    dask_workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Run the fits as tasks on a local Dask cluster of N processes."),
+    ] = None,
 ) -> None:
     """Compare detectors on credit cards and ADBench: AUROC, AUPRC, recall @ 1 % FPR, ranks."""
     with user_errors():
@@ -89,7 +98,13 @@ def bench(
         command = _command(
             adbench_dir, creditcard, data_dir, datasets, detectors, seeds, max_train_rows, out_dir
         )
-        run(sources, chosen, list(range(seeds)), max_train_rows, out_dir, resume, command)
+        for flag, value in (("--scheduler", scheduler), ("--dask-workers", dask_workers)):
+            command += f" {flag} {shlex.quote(str(value))}" if value is not None else ""
+        with dask_run_map(scheduler, dask_workers) as map_runs:
+            run(
+                sources, chosen, list(range(seeds)), max_train_rows, out_dir, resume, command,
+                map_runs=map_runs,
+            )  # fmt: skip
 
 
 def run(
@@ -100,6 +115,7 @@ def run(
     out_dir: Path,
     resume: bool,
     command: str,
+    map_runs: RunMap | None = None,
 ) -> pd.DataFrame:
     """Run the benchmark and write every output file; returns the summary."""
     from aescope._atomic import atomic_open
@@ -141,6 +157,7 @@ def run(
         max_train_rows=max_train_rows,
         skip=done,
         on_record=on_record,
+        map_runs=map_runs,
     )
     names = {s.name for s in sources}
     wanted = {d.name for d in detectors}

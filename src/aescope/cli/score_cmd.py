@@ -27,15 +27,28 @@ class OnInvalid(StrEnum):
     flag = "flag"
 
 
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+    spark = "spark"
+
+
 def score(
     model: Annotated[Path, typer.Argument(help="Model file written by `aescope train`.")],
     input_path: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="CSV, CSV.gz, Parquet or ADBench .npz file.")
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="CSV, CSV.gz, Parquet or ADBench .npz file, or a folder of Parquet files.",
+        ),
     ],
     output: Annotated[
         Path,
         typer.Option(
-            "-o", "--output", help="Output .csv, .csv.gz or .parquet; '-': CSV on stdout."
+            "-o",
+            "--output",
+            help="Output .csv, .csv.gz or .parquet; '-': CSV on stdout. A folder of Parquet "
+            "files when INPUT is a folder or the engine is dask or spark.",
         ),
     ],
     id_column: Annotated[str | None, typer.Option("--id", help="Column to carry through.")] = None,
@@ -63,9 +76,31 @@ def score(
         ),
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="Where to score: this process, a Dask cluster or Spark (Parquet in)."),
+    ] = Engine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:8786); default: a local cluster."),
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(help="Spark master URL (spark://host:7077, yarn...); default: local[N]."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes of the local Dask cluster or Spark local[N]."),
+    ] = None,
 ) -> None:
     """Score every row: anomaly score, 0/1 flag and the features that drove it."""
     with user_errors():
+        if _check_engine(engine, scheduler, master, workers) or input_path.is_dir():
+            _score_folder(
+                model, input_path, output, engine, scheduler, master, workers, id_column, top_k,
+                chunk_rows, threshold, on_invalid, ignore_extra_columns,
+            )  # fmt: skip
+            return
         from aescope.batch import TableSink, check_id_column, check_table_columns, score_stream
         from aescope.data.stream import open_table
         from aescope.detector import AutoencoderDetector
@@ -102,6 +137,58 @@ def score(
     where = "standard output" if to_stdout else str(output)
     console.print(
         f"scored {summary.rows_written:,} rows → {where}: {summary.alerts:,} alerts "
+        f"({summary.alert_share:.2%}) at threshold {summary.threshold:.6g}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    if summary.invalid_rows:
+        done = {"skip": "skipped", "flag": "flagged (score inf)"}[on_invalid.value]
+        console.print(
+            f"{summary.invalid_rows:,} rows with missing, infinite or out-of-range values {done}",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _check_engine(
+    engine: Engine, scheduler: str | None, master: str | None, workers: int | None
+) -> bool:
+    """Options that belong to another engine are refused; True for a distributed engine."""
+    from aescope.errors import ConfigError
+
+    if scheduler is not None and engine != Engine.dask:
+        raise ConfigError("--scheduler is the Dask scheduler's address: add --engine dask")
+    if master is not None and engine != Engine.spark:
+        raise ConfigError("--master is a Spark master URL: add --engine spark")
+    if workers is not None and engine == Engine.local:
+        raise ConfigError("--workers sizes a local Dask or Spark cluster: add --engine dask|spark")
+    if workers is not None and (scheduler or master):
+        raise ConfigError("--workers sizes a local cluster; an existing one has its own workers")
+    return engine != Engine.local
+
+
+def _score_folder(
+    model, input_path, output, engine, scheduler, master, workers, id_column, top_k,
+    chunk_rows, threshold, on_invalid, ignore_extra_columns,
+) -> None:  # fmt: skip
+    """Into a folder of Parquet files, on this process or an engine's workers."""
+    from aescope.batch import check_id_column
+    from aescope.cli._outputs import check_output_folder
+    from aescope.cli._score_folders import FolderJob, run
+
+    check_id_column(id_column)
+    target = check_output_folder(output, {"input": input_path, "model": model})
+    start_jax()
+    job = FolderJob(
+        model, input_path, target, engine.value, id_column, top_k, chunk_rows, threshold,
+        on_invalid.value, ignore_extra_columns, scheduler, master, workers,
+    )  # fmt: skip
+    summary = run(job)
+    where = "local" if engine == Engine.local else scheduler or master or f"local {engine.value}"
+    console.print(
+        f"scored {summary.rows_written:,} rows → {output}/ ({where}): {summary.alerts:,} alerts "
         f"({summary.alert_share:.2%}) at threshold {summary.threshold:.6g}",
         highlight=False,
         markup=False,

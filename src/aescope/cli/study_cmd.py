@@ -10,6 +10,7 @@ import typer
 from aescope.cli._common import (
     DATASET_HELP,
     console,
+    dask_run_map,
     escape,
     is_file_argument,
     out,
@@ -54,6 +55,14 @@ def study(
     split_seed: Annotated[int, typer.Option(min=0, help="Seed of the (fixed) novelty split.")] = 0,
     data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run the fits as tasks on this Dask scheduler (tcp://host:8786)."),
+    ] = None,
+    dask_workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Run the fits as tasks on a local Dask cluster of N processes."),
+    ] = None,
 ) -> None:
     """Train the study's sweeps (resumable), measure every model and write report.html/.md."""
     with user_errors():
@@ -78,7 +87,10 @@ def study(
                 changes[key] = value
         config = base.scaled(**changes)
         console.rule(f"[bold]aescope study on {escape(dataset.name)} ({len(dataset.frame):,} rows)")
-        outcome = run_study(dataset, out_dir, config, progress=progress, console=console)
+        with dask_run_map(scheduler, dask_workers) as map_runs:
+            outcome = run_study(
+                dataset, out_dir, config, progress=progress, console=console, map_runs=map_runs
+            )
         results = outcome.results
         out.print(results.get("q1_architecture", ""), highlight=False, markup=False)
         for line in summary_lines(results):

@@ -21,9 +21,10 @@ from rich.console import Console
 
 from aescope import __version__
 from aescope.data import Dataset
+from aescope.runmap import RunMap
 from aescope.study import answers as A
 from aescope.study.progress import StudyProgress
-from aescope.study.runs import RunCache, RunPoint, StudyData, prepare_data, run_point
+from aescope.study.runs import RunCache, RunPoint, StudyData, prepare_data, run_key, run_point
 from aescope.study.summary import METRICS, correlations, point_summary
 from aescope.study.sweeps import (
     LOSS_BAR,
@@ -92,8 +93,15 @@ def run_study(
     *,
     progress: bool = True,
     console: Console | None = None,
+    map_runs: RunMap | None = None,
 ) -> StudyOutcome:
-    """Run (or resume) the whole study on ``dataset`` and write every artefact to ``out_dir``."""
+    """Run (or resume) the whole study on ``dataset`` and write every artefact to ``out_dir``.
+
+    ``map_runs`` (:mod:`aescope.runmap`) runs the settings elsewhere, e.g. as Dask
+    tasks: question 1's search one setting at a time (it stops at the first that
+    meets the bar), the sweeps all at once. Each task reads and writes the same
+    run cache, so ``out_dir`` must be on storage the workers share.
+    """
     from aescope.study.report import write_outputs  # figures pull in matplotlib
 
     started = time.perf_counter()
@@ -108,15 +116,20 @@ def run_study(
     with StudyProgress(total, console=console, enabled=progress) as bar:
         q1_records: list[dict[str, Any]] = []
         t0 = time.perf_counter()
+        run = _run if map_runs is None else _mapped_run(map_runs)
         for i, point in enumerate(q1):
-            q1_records += _run(point, config, data, cache, bar)
+            q1_records += run(point, config, data, cache, bar)
             if any(meets_bar(r) for r in q1_records):
                 for _ in q1[i + 1 :]:
                     bar.skip()
                 break
         timings["q1"] = time.perf_counter() - t0
         sweep_records: dict[str, list[dict[str, Any]]] = {}
-        for sweep in plan:
+        if map_runs is not None:
+            t0 = time.perf_counter()
+            sweep_records = _mapped_sweeps(map_runs, plan, config, data, cache, bar)
+            timings["sweeps_together"] = time.perf_counter() - t0
+        for sweep in plan if map_runs is None else ():
             t0 = time.perf_counter()
             sweep_records[sweep.name] = [
                 r for point in sweep.points for r in _run(point, config, data, cache, bar)
@@ -142,6 +155,55 @@ def _run(
     )
     bar.done(cached=all(r.get("cached") for r in records))
     return records
+
+
+def _settings(point: RunPoint, config: StudyConfig, data: StudyData, cache: RunCache):
+    """One setting on a worker: the same ``run_point`` as here, without a progress bar."""
+    return run_point(point, config.seeds, data, cache, n_bootstrap=config.n_bootstrap)
+
+
+def _mapped_run(map_runs: RunMap):
+    def run(point, config, data, cache, bar: StudyProgress) -> list[dict[str, Any]]:
+        bar.start(f"{point.sweep}: {point.label}")
+        ((_, records),) = list(map_runs(_settings, [(point, config, data, cache)]))
+        bar.done(cached=all(r.get("cached") for r in records))
+        return records
+
+    return run
+
+
+def _mapped_sweeps(
+    map_runs: RunMap,
+    plan: list[Sweep],
+    config: StudyConfig,
+    data: StudyData,
+    cache: RunCache,
+    bar: StudyProgress,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every sweep setting as one call of ``map_runs``; records put back in plan order.
+
+    A network that two sweeps share (depth 3 is latent 16) is trained by its first
+    setting and read from the cache by the second, in a later wave, as locally.
+    """
+    points = [point for sweep in plan for point in sweep.points]
+    first: dict[tuple[str, ...], int] = {}
+    waves: tuple[list[int], list[int]] = ([], [])
+    for i, point in enumerate(points):
+        same = tuple(run_key(point, data, seed) for seed in config.seeds)
+        waves[same in first].append(i)
+        first.setdefault(same, i)
+    done: dict[int, list[dict[str, Any]]] = {}
+    for wave in waves:
+        calls = [(points[i], config, data, cache) for i in wave]
+        for j, records in map_runs(_settings, calls):
+            bar.start(f"{points[wave[j]].sweep}: {points[wave[j]].label}")
+            bar.done(cached=all(r.get("cached") for r in records))
+            done[wave[j]] = records
+    out: dict[str, list[dict[str, Any]]] = {}
+    position = iter(range(len(points)))
+    for sweep in plan:
+        out[sweep.name] = [r for _ in sweep.points for r in done[next(position)]]
+    return out
 
 
 def assemble(
