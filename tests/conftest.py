@@ -37,3 +37,13 @@ def adbench_dir(shared_data_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"no ADBench folder at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """The study's prepared split of :func:`_study_helpers.tiny_dataset` (seed 0)."""
+    from _study_helpers import tiny_dataset
+
+    from aescope.study.runs import prepare_data
+
+    return prepare_data(tiny_dataset(), split_seed=0)
