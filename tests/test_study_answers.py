@@ -91,6 +91,7 @@ def record(value, seed, *, val_loss, auroc=0.95, probe=0.9, dead=0.0, train_loss
         "vs_pca": {**DELTA, "components": 24},
         "best_epoch": 1,
         "history": {
+            "val_loss": [9.0, val_loss * 3, val_loss],
             "train_objective": [9.0, val_loss + 0.5],
             "val_objective": [9.0, val_loss + 0.6],
         },
@@ -197,6 +198,10 @@ def test_q1_recommends_only_a_setting_where_every_seed_meets_the_bar():
     assert answer["recommended"] == "B" and answer["met"]
     assert answer["paragraphs"][0].startswith("Yes. Recommended: seed-best trained with B")
     assert "The first candidate, A, brought 1 of 2 there." in answer["paragraphs"][0]
+    assert "the validation loss still moves between 0.0070 and 9.0000" in answer["paragraphs"][0]
+    assert "The margin is thin: the worst seed's loss is 90% of the bar" in answer["paragraphs"][0]
+    wide = q1([], q1_records([(0.005, 0.004), (0.006, 0.005)], label="C"))
+    assert "margin is thin" not in wide["paragraphs"][0]
     missed = q1([], first)
     assert not missed["met"] and missed["summary"].startswith("Not on every seed: best 1 of 2")
     assert missed["chosen_key"] == "A-1"  # the replica closest to the bar is pictured
@@ -263,7 +268,8 @@ def test_q6_says_plainly_when_the_network_has_collapsed():
     assert gone["paragraphs"][0].startswith("At the study's L1 = 0.1 the network has collapsed")
     assert "Collapsed: L1 = 0.1 (2 of 2 seeds)." in gone["paragraphs"][1]
     kept = q6(l1_records(0.3))
-    assert kept["summary"] == "At L1 = 0.1 the network does not collapse"
+    summary = "At L1 = 0.1 the network does not collapse (AUPRC +0.050 over no model)"
+    assert kept["summary"] == summary
     assert "No L1 setting collapsed." in kept["paragraphs"][1]
 
 
@@ -276,5 +282,15 @@ def test_q6_discrepancy_uses_the_protocol_runs():
     ]
     text = q6(records, protocol)["paragraphs"][2]
     assert "0.2214 / validation 0.4651" in text
-    assert "0 of 2 seeds collapsed" in text and "It does not collapse there" in text
-    assert "ours under its protocol 2.00 ± 0.00×" in text
+    assert "2 of 2 seeds collapsed; the same network trained exactly as the study" in text
+    assert "0 of 2 seeds collapsed. Collapse here depends on the training setting" in text
+    assert "only our sweep collapses" in text
+    assert "2.00 ± 0.00× with the latest 20% of rows validating: validating on the latest" in text
+    # The study's training loss among ours, its validation loss beyond them:
+    records = l1_records(0.2)
+    for r, objective in zip(records, (0.20, 0.25) * 3, strict=True):
+        r["history"] = {"train_objective": [9, objective], "val_objective": [9, objective]}
+    text = q6(records, [])["paragraphs"][2]
+    assert "The study's training loss lies within the range of our runs" in text
+    assert "its validation loss lies above all our runs" in text
+    assert "the gap is in the validation rows, not in the network" in text

@@ -18,6 +18,9 @@ from aescope.study.stats import mean_std
 
 Record = Mapping[str, Any]
 
+MARGIN = 0.8
+"""A recommendation whose worst seed is above this share of the bar is called thin."""
+
 
 def worst(r: Record) -> float:
     return max(r["train_loss"], r["val_loss"])
@@ -34,6 +37,24 @@ def by_label(records: Sequence[Record]) -> dict[str, list[Record]]:
 def _ms(records: Sequence[Record], key: str, spec: str = ".4f") -> str:
     s = mean_std([r[key] for r in records])
     return f"{fmt(s['mean'], spec)} ± {fmt(s['std'], spec)}"
+
+
+def swings(group: Sequence[Record]) -> str:
+    """How far the validation loss moves from epoch to epoch once training has settled.
+
+    The kept weights are those of the lowest validation epoch; on a curve that
+    swings widely, that is a dip, and the reader should know it.
+    """
+    tails = [r["history"]["val_loss"][len(r["history"]["val_loss"]) // 5 :] for r in group]
+    tails = [t for t in tails if t]
+    if not tails:
+        return ""
+    lo, hi = min(min(t) for t in tails), max(max(t) for t in tails)
+    return (
+        f"After the first fifth of training the validation loss still moves between "
+        f"{fmt(lo)} and {fmt(hi)} from epoch to epoch; the weights kept are those of its "
+        "lowest epoch."
+    )
 
 
 def protocol_paragraph(
@@ -83,15 +104,22 @@ def answer_q1(
     n_met = sum(worst(r) <= bar for r in group)
     epochs = sorted(r["epochs_run"] for r in group)
     high = max(group, key=worst)
+    span = f"{epochs[0]}" if epochs[0] == epochs[-1] else f"{epochs[0]}–{epochs[-1]}"
     where = (
         f"worst seed {high['seed']}: train {fmt(high['train_loss'])}, validation "
-        f"{fmt(high['val_loss'])}; {epochs[0]}–{epochs[-1]} epochs"
+        f"{fmt(high['val_loss'])}; {span} epochs"
     )
     if recommended:
         lead = (
             f"Yes. Recommended: seed-best trained with {label}: all {len(group)} seeds reach "
             f"loss ≤ {bar:g} on training and validation data ({where})."
         )
+        lead += " " + swings(group)
+        if worst(high) > MARGIN * bar:
+            lead += (
+                f" The margin is thin: the worst seed's loss is {worst(high) / bar:.0%} of the "
+                "bar, so other seeds (or the float rounding of another run) may miss it."
+            )
         first = next(iter(groups))
         if first != label:
             k = sum(worst(r) <= bar for r in groups[first])
@@ -167,7 +195,8 @@ def detection_paragraph(
         text += (
             f" The best classic detector of aescope bench on this split, {b['label']} "
             f"({b['train_rows']:,} training rows), reaches AUPRC {fmt(bd['auprc'], '.3f')} "
-            f"{ci(bd['auprc_ci_low'], bd['auprc_ci_high'])}: the AE is {signed(diff)} from it."
+            f"{ci(bd['auprc_ci_low'], bd['auprc_ci_high'])}; the AE's AUPRC is "
+            f"{fmt(abs(diff), '.3f')} {'above' if diff >= 0 else 'below'} it."
         )
     return text
 

@@ -152,10 +152,19 @@ def step_summary(rows: Sequence[Mapping[str, Any]], metric: str, name: str) -> s
         return "one setting only"
     if not clear:
         return f"no clear change in {m.label} across the {name} values tried"
+    label = f"{m.label[:1].upper()}{m.label[1:]}"
+    if len(clear) > 1 and len({s["delta"] > 0 for s in clear}) == 1:  # one direction
+        first, last = clear[0], clear[-1]
+        verb = "rises" if first["delta"] > 0 else "falls"
+        return (
+            f"{label} {verb} from {fmt(first['from_mean'], m.fmt)} ({name} {first['from']:g}) "
+            f"to {fmt(last['to_mean'], m.fmt)} ({name} {last['to']:g}); {len(clear)} of "
+            f"{len(found)} steps clear"
+        )
     biggest = max(clear, key=lambda s: abs(s["delta"]))
     verb = "rises" if biggest["delta"] > 0 else "falls"
     text = (
-        f"{m.label[:1].upper()}{m.label[1:]} {verb} from {fmt(biggest['from_mean'], m.fmt)} "
+        f"{label} {verb} from {fmt(biggest['from_mean'], m.fmt)} "
         f"({name} {biggest['from']:g}) to {fmt(biggest['to_mean'], m.fmt)} "
         f"({name} {biggest['to']:g})"
     )
