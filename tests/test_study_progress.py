@@ -41,3 +41,16 @@ def test_time_left_follows_the_arithmetic_still_planned(monkeypatch):
     now[0] = 500.0  # loading took long, but says nothing about the pace of training
     bar.done()
     assert bar.time_left() == "about 60 s left"  # 600 units at 0.1 s each
+
+
+def test_the_bars_render_through_a_whole_setting():
+    from rich.console import Console
+
+    console = Console(record=True, width=120, force_terminal=True)
+    with StudyProgress([10.0, 10.0], console=console) as bar:
+        for setting in ("depth: depth 1", "depth: depth 2"):  # the epoch bar is reset between
+            bar.start(setting, 10.0)
+            bar(report(0, 2))
+            bar._progress.refresh()  # renders now, in this thread: a missing field raises
+            bar.done()
+    assert "depth: depth 2" in console.export_text()

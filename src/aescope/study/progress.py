@@ -66,7 +66,10 @@ class StudyProgress:
         self._current, self._fraction, self._trained_now = work, 0.0, False
         self._t0 = time.perf_counter()
         self._progress.update(self._runs, info=label)
-        self._progress.reset(self._epochs, total=1, visible=False, description=label, info="")
+        # reset() replaces a task's fields, so every field a column reads is passed again.
+        self._progress.reset(
+            self._epochs, total=1, visible=False, description=label, info="", left=""
+        )
 
     def __call__(self, report: EpochReport) -> None:
         self._trained_now = True
