@@ -17,6 +17,7 @@ from aescope.engine import encode
 from aescope.model import Architecture
 from aescope.plots import error_histogram, save_figure
 from aescope.study import figures as F
+from aescope.study.answer_q6 import collapsed
 from aescope.study.linear import no_model_score, pca_size
 from aescope.study.runs import RunCache, StudyData, load_params, row_errors
 from aescope.study.sweeps import LOSS_BAR, STUDY_BAD_LATENT, STUDY_TABLE1_VAL_LOSS, StudyConfig
@@ -201,4 +202,14 @@ def _all_figures(
                     record, data, cache, fig_dir, prefix, what, config, curves=curves, kinds=kinds
                 )
             )
+    # The strongest collapsed setting, where it is not the study's: its curves lie on no model's.
+    gone = [r for r in l1_runs if r["seed"] == first_seed and collapsed(r)]
+    strongest = max(gone, key=lambda r: r["value"], default=None)
+    if strongest is not None and strongest["value"] != STUDY_BAD_LATENT["l1"]:
+        what = f"latent L1 = {strongest['value']:g}, collapsed"
+        figs.setdefault("q6", []).extend(
+            model_figures(
+                strongest, data, cache, fig_dir, "q6_collapsed", what, config, kinds=("roc_pr",)
+            )
+        )
     return figs

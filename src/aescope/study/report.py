@@ -189,7 +189,9 @@ def setup_section(results: dict[str, Any]) -> Section:
         "within-class covariance (pseudo-inverse); silhouette on a fixed stratified "
         "subsample of 2,000 rows; dead units = never above 1e-6 in absolute value; effective "
         "dimension = participation ratio of the code covariance's eigenvalues.",
-        f"Wall time: {fmt(timing.get('wall_seconds', float('nan')), '.0f')} s. Settings: "
+        f"Wall time of this run: {fmt(timing.get('wall_seconds', float('nan')), '.0f')} s; "
+        f"training the results shown took {recorded_training_seconds(results):,.0f} s of wall "
+        "time when they were trained (recorded with each run). Settings: "
         f"{settings.get('trained', 0)} trained in this run, {len(settings.get('shared', []))} "
         "shared with another setting of this run (same network and training, trained once"
         + (f": {shared}" if shared else "")
@@ -198,6 +200,30 @@ def setup_section(results: dict[str, Any]) -> Section:
         + ".",
     ]
     return Section("setup", "Configuration and provenance", paragraphs, answer=False)
+
+
+def recorded_training_seconds(results: dict[str, Any]) -> float:
+    """Wall seconds of the training calls behind these results, as recorded when they ran.
+
+    A resumed study loads its runs from the cache in seconds; this is what
+    training them took. One call trains a setting's seeds together, so a setting
+    counts its longest seed (epochs plus compilation), and a setting shared by
+    two sweeps counts once.
+    """
+    groups: dict[frozenset[str], float] = {}
+    settings: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for records in (
+        results["q1"].get("protocol", []),
+        results["q1"]["runs"],
+        *results["runs"].values(),
+        results.get("q6_protocol", []),
+    ):
+        for r in records:
+            settings.setdefault((r["sweep"], r["label"]), []).append(r)
+    for recs in settings.values():
+        keys = frozenset(r["key"] for r in recs)
+        groups[keys] = max(r["train_seconds"] + r["compile_seconds"] for r in recs)
+    return float(sum(groups.values()))
 
 
 def natural_share(data: dict[str, Any]) -> str:
@@ -323,10 +349,16 @@ def render_html(
 def meta_line(results: dict[str, Any]) -> str:
     d = results["data"]
     timing = results.get("timing", {})
+    settings = timing.get("settings", {})
+    loaded = settings.get("resumed", 0)
+    cache = (
+        f" ({loaded} of {settings['total']} settings loaded from an earlier run)" if loaded else ""
+    )
     return (
         f"{d['rows']:,} rows, {d['anomalies']:,} frauds; {len(results['config']['seeds'])} seeds "
         f"per setting; created {results['created']}; wall time "
-        f"{fmt(timing.get('wall_seconds', float('nan')), '.0f')} s; aescope "
+        f"{fmt(timing.get('wall_seconds', float('nan')), '.0f')} s{cache}, training "
+        f"{recorded_training_seconds(results):,.0f} s as recorded with the runs; aescope "
         f"{results['versions']['aescope']}."
     )
 
