@@ -64,3 +64,13 @@ def spark_local():
 
     with spark_session(workers=2) as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    """The study's prepared split of :func:`_study_helpers.tiny_dataset` (seed 0)."""
+    from _study_helpers import tiny_dataset
+
+    from aescope.study.runs import prepare_data
+
+    return prepare_data(tiny_dataset(), split_seed=0)

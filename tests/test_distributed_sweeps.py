@@ -8,7 +8,6 @@ the timings differ).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from typer.testing import CliRunner
 
 pytest.importorskip("distributed")
 
-from test_study_runs import tiny_dataset
+from _study_helpers import tiny_dataset
 
 from aescope.bench.detectors import select_detectors
 from aescope.bench.runner import run_benchmark
@@ -29,21 +28,23 @@ from aescope.distributed.dask_engine import DaskRunMap
 from aescope.study import StudyConfig, run_study
 
 QUALITY = ["dataset", "detector", "seed", "auroc", "auprc", "recall_at_1pct_fpr", "error"]
-TINY = StudyConfig(
+# depth 3 with a latent of 4 is the latent sweep's 4: one network in two sweeps
+SMALL = StudyConfig(
     seeds=(0, 1),
     epochs=1,
     batch_size=256,
-    q1_epochs=1,
-    q1_candidates=((256, 1e-3),),
-    depths=(1, 2),
-    latents=(2, 4),
-    l1s=(0.0, 0.1),
+    patience=1,
+    q1_candidates=((256, 1e-3, 1, None),),
+    protocol_epochs=1,
+    depths=(2, 3),
+    depth_latent=4,
+    latents=(4,),
+    l1s=(0.0,),
     n_bootstrap=10,
     projection_rows=300,
+    baselines=("lof",),
 )
-# depth 3 with a latent of 4 is the latent sweep's 4: one network in two sweeps
-SMALL = replace(TINY, depths=(2, 3), depth_latent=4, latents=(4,), l1s=(0.0,))
-RUN_NUMBERS = ("train_loss", "val_loss", "test_loss", "threshold", "detection", "latent")
+RUN_NUMBERS = ("train_loss", "val_loss", "threshold", "detection", "latent")
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +114,10 @@ def test_study_settings_as_tasks_give_the_local_numbers_and_cache(client, tmp_pa
     cached = sorted(p.name for p in (tmp_path / "dask" / "cache").iterdir())
     assert cached == sorted(p.name for p in (tmp_path / "local" / "cache").iterdir())
     # the shared network was trained once, by its first setting, and read back by the other
-    timing = mapped.results["timing"]
-    assert timing["settings_from_cache"] == local.results["timing"]["settings_from_cache"] == 1
+    settings = mapped.results["timing"]["settings"]
+    assert settings["shared"] == local.results["timing"]["settings"]["shared"]
+    assert len(settings["shared"]) == 1
     again = run_study(data, tmp_path / "dask", SMALL, progress=False)  # a local resume
-    assert again.results["timing"]["settings_from_cache"] == timing["settings_total"] == 5
+    resumed = again.results["timing"]["settings"]
+    assert resumed["trained"] == 0 and resumed["total"] == settings["total"]
     assert _numbers(again.results) == _numbers(local.results)

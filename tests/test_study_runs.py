@@ -7,26 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from _study_helpers import tiny_dataset
 
-from aescope.data import load_dataset
-from aescope.data.dataset import Dataset
 from aescope.engine import TrainConfig
 from aescope.model import Architecture, Layer
 from aescope.study import runs
 from aescope.study.runs import RunCache, RunPoint, prepare_data, run_key, run_point
-
-
-def tiny_dataset() -> Dataset:
-    """2,000 normal rows and 60 frauds of the bundled real sample."""
-    sample = load_dataset("creditcard-sample")
-    frame = sample.frame
-    rows = np.r_[np.flatnonzero(sample.y == 0)[:2000], np.flatnonzero(sample.y == 1)[:60]]
-    return Dataset("tiny", frame.iloc[rows].reset_index(drop=True), "Class", "Time", "test")
-
-
-@pytest.fixture(scope="module")
-def small_data():
-    return prepare_data(tiny_dataset(), split_seed=0)
 
 
 def tiny_point(name: str = "tiny", epochs: int = 1) -> RunPoint:
@@ -40,9 +26,9 @@ def train_calls(monkeypatch):
     calls: list[list[int]] = []
     real = runs.train
 
-    def counting(arch, x_train, x_val, config, seeds, on_epoch=None):
+    def counting(arch, x_train, x_val, config, seeds, on_epoch=None, replica_groups=None):
         calls.append(list(seeds))
-        return real(arch, x_train, x_val, config, seeds, on_epoch)
+        return real(arch, x_train, x_val, config, seeds, on_epoch, replica_groups)
 
     monkeypatch.setattr(runs, "train", counting)
     return calls
@@ -99,6 +85,16 @@ def test_record_holds_every_measured_number(small_data, tmp_path):
     rec = run_point(tiny_point(), [0, 1], small_data, RunCache(tmp_path), n_bootstrap=0)[0]
     for key in ("train_loss", "val_loss", "test_loss", "threshold", "history", "config"):
         assert key in rec
+    y = small_data.y_test
+    n_fraud = int(y.sum())
+    mixed = rec["test_loss_normal"] * (len(y) - n_fraud) + rec["test_loss_anomaly"] * n_fraud
+    assert rec["test_loss"] == pytest.approx(mixed / len(y))  # the two classes, apart
+    assert 0 <= rec["accuracy_train"] <= 1 and 0 <= rec["accuracy_test"] <= 1
+    assert rec["explained"] < 1 and -1 <= rec["rank_corr_no_model"] <= 1
+    for versus in ("vs_no_model", "vs_pca"):
+        d = rec[versus]
+        assert d["auprc_delta_ci_low"] is None or d["auprc_delta_ci_low"] <= d["auprc_delta"]
+    assert rec["vs_pca"]["components"] == 3  # the tiny network's bottleneck
     assert 0 <= rec["detection"]["auroc"] <= 1 and 0 <= rec["natural"]["auprc"] <= 1
     assert rec["natural"]["n"] < rec["detection"]["n"]
     latent = rec["latent"]
@@ -137,3 +133,27 @@ def test_an_interrupted_run_leaves_no_entry(small_data, tmp_path, monkeypatch):
     assert not cache.paths(key)[0].exists()  # no record, so no entry
     assert not [p for p in tmp_path.iterdir() if "tmp" in p.name]  # no temp files left
     assert cache.load(key) is None
+
+
+def test_protocol_data_holds_out_the_last_rows_in_file_order(small_data):
+    own = runs.protocol_data(small_data, 0.2)
+    n = len(small_data.x_train) + len(small_data.x_val)
+    assert len(own.x_train) + len(own.x_val) == n
+    assert len(own.x_val) == n - int(n * 0.8)
+    rows = np.sort(np.concatenate([small_data.split.train, small_data.split.val]))
+    last = rows[-1]  # the file's last normal row outside the test set validates
+    where = "train" if last in small_data.split.train else "val"
+    part = small_data.x_train if where == "train" else small_data.x_val
+    row = part[np.searchsorted(getattr(small_data.split, where), last)]
+    assert np.array_equal(own.x_val[-1], row)
+    assert own.x_test is small_data.x_test and "protocol" in own.split_record
+    assert run_key(tiny_point(), own, 0) != run_key(tiny_point(), small_data, 0)
+
+
+def test_replica_groups_never_pad():
+    assert runs.padding_free_groups(3, cores=2) == 3  # not 2 + 2 with a padding replica
+    assert runs.padding_free_groups(4, cores=2) == 2
+    assert runs.padding_free_groups(5, cores=2) == 5
+    assert runs.padding_free_groups(6, cores=4) == 6
+    assert runs.padding_free_groups(1, cores=2) == 1
+    assert runs.padding_free_groups(8, cores=16) == 8

@@ -51,3 +51,23 @@ def test_mean_std_uses_the_sample_standard_deviation():
     assert mean_std([1.0, 3.0]) == {"mean": 2.0, "std": pytest.approx(math.sqrt(2)), "n": 2}
     assert mean_std([4.0])["std"] == 0.0
     assert mean_std([float("nan"), 1.0])["n"] == 1
+
+
+def test_paired_difference_matches_sklearn_and_its_interval_covers_it():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from aescope.study.stats import paired_difference
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(3000) < 0.05).astype(int)
+    a = rng.normal(size=y.size) + 2 * y
+    b = np.round(rng.normal(size=y.size) + y, 1)  # ties
+    d = paired_difference(y, a, b, n_bootstrap=300, seed=1)
+    assert d["auroc_delta"] == pytest.approx(roc_auc_score(y, a) - roc_auc_score(y, b))
+    assert d["auprc_delta"] == pytest.approx(
+        average_precision_score(y, a) - average_precision_score(y, b)
+    )
+    for key in ("auroc_delta", "auprc_delta"):
+        assert d[f"{key}_ci_low"] < d[key] < d[f"{key}_ci_high"]
+    same = paired_difference(y, a, a, n_bootstrap=50)
+    assert same["auprc_delta"] == 0 and same["auprc_delta_ci_high"] == 0  # paired: no noise

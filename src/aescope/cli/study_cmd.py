@@ -20,17 +20,30 @@ from aescope.cli._common import (
 )
 from aescope.cli._outputs import check_output_dir
 
+FULL_OUT = Path("out/study")
+QUICK_OUT = Path("out/study-quick")
+
 
 def study(
     data: Annotated[
         str | None,
         typer.Option(help=f"{DATASET_HELP} Default: creditcard (creditcard-sample with --quick)."),
     ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the study's outputs.")] = Path(
-        "out/study"
-    ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help=f"Folder for the study's outputs. Default: {FULL_OUT} ({QUICK_OUT} with --quick).",
+        ),
+    ] = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="Fewer epochs; the bundled sample by default.")
+        bool, typer.Option("--quick", help="Smaller budget; the bundled sample by default.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace a study of other data or another configuration in --out."
+        ),
     ] = False,
     label: Annotated[
         str | None, typer.Option(help="0/1 label column of a file (built-in sets: Class).")
@@ -43,12 +56,18 @@ def study(
         typer.Option(min=2, help="Replica seeds per setting (0..n-1); intervals need at least 2."),
     ] = 3,
     epochs: Annotated[
-        int | None, typer.Option(min=1, help="Max epochs per sweep setting (early stopping on).")
+        int | None,
+        typer.Option(
+            min=1, help="Most epochs per sweep setting (early stopping ends most sooner)."
+        ),
     ] = None,
-    q1_epochs: Annotated[
-        int | None, typer.Option(min=1, help="Max epochs for question 1's search.")
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Sweep batch size (learning rate: 0.001 × √(batch / 64))."),
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(min=1, help="Sweep batch size.")] = None,
+    patience: Annotated[
+        int | None, typer.Option(min=1, help="Early-stopping patience of the sweeps (epochs).")
+    ] = None,
     bootstrap: Annotated[
         int | None, typer.Option(min=0, help="Bootstrap resamples per model for AUROC/AUPRC CIs.")
     ] = None,
@@ -67,7 +86,8 @@ def study(
     """Train the study's sweeps (resumable), measure every model and write report.html/.md."""
     with user_errors():
         name = data or ("creditcard-sample" if quick else "creditcard")
-        check_output_dir(out_dir, {"data file": is_file_argument(name)})
+        folder = out_dir or (QUICK_OUT if quick else FULL_OUT)
+        check_output_dir(folder, {"data file": is_file_argument(name)})
         from aescope.study import QUICK, StudyConfig, run_study
         from aescope.study.report import summary_lines
 
@@ -79,8 +99,8 @@ def study(
         changes: dict = {"seeds": tuple(range(seeds)), "split_seed": split_seed}
         for key, value in (
             ("epochs", epochs),
-            ("q1_epochs", q1_epochs),
             ("batch_size", batch_size),
+            ("patience", patience),
             ("n_bootstrap", bootstrap),
         ):
             if value is not None:
@@ -89,16 +109,31 @@ def study(
         console.rule(f"[bold]aescope study on {escape(dataset.name)} ({len(dataset.frame):,} rows)")
         with dask_run_map(scheduler, dask_workers) as map_runs:
             outcome = run_study(
-                dataset, out_dir, config, progress=progress, console=console, map_runs=map_runs
+                dataset,
+                folder,
+                config,
+                progress=progress,
+                console=console,
+                force=force,
+                map_runs=map_runs,
             )
         results = outcome.results
-        out.print(results.get("q1_architecture", ""), highlight=False, markup=False)
         for line in summary_lines(results):
             out.print(line + "\n", highlight=False, soft_wrap=True, markup=False)
-        timing = results["timing"]
-        console.print(
-            f"study written to {out_dir} (report.html, report.md, results.json) in "
-            f"{timing['wall_seconds']:.0f} s; {timing['settings_from_cache']} of "
-            f"{timing['settings_total']} settings came from the cache",
-            highlight=False,
-        )
+        console.print(done_line(folder, results["timing"]), highlight=False)
+
+
+def done_line(folder: Path, timing: dict) -> str:
+    """Where the study went, how long it took, and what was trained versus reused."""
+    s = timing["settings"]
+    shared = s["shared"]
+    text = (
+        f"study written to {folder} (report.html, report.md, results.json) in "
+        f"{timing['wall_seconds']:.0f} s; {s['trained']} of {s['total']} settings trained"
+    )
+    if shared:
+        pairs = ", ".join(f"{x['setting']} = {x['same_as']}" for x in shared)
+        text += f", {len(shared)} shared within this run (same network and training: {pairs})"
+    if s["resumed"]:
+        text += f", {s['resumed']} loaded from an earlier run's cache"
+    return text

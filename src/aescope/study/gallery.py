@@ -11,12 +11,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+
 from aescope.engine import encode
 from aescope.model import Architecture
-from aescope.plots import error_histogram, roc_pr_figure, save_figure
+from aescope.plots import error_histogram, save_figure
 from aescope.study import figures as F
+from aescope.study.answer_q6 import collapsed
+from aescope.study.linear import no_model_score, pca_size
 from aescope.study.runs import RunCache, StudyData, load_params, row_errors
 from aescope.study.sweeps import LOSS_BAR, STUDY_BAD_LATENT, STUDY_TABLE1_VAL_LOSS, StudyConfig
+
+READABLE = {"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 9.5}
+"""Font sizes that stay legible when a 10-inch figure is shown 870 pixels wide."""
 
 
 def _find(records: Sequence[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
@@ -80,26 +87,49 @@ def model_figures(
         f"Per-unit latent activations by class ({what}).",
     )
     save(
-        lambda: error_histogram(y, err, record["threshold"], title=f"Reconstruction error: {what}"),
+        lambda: histogram(y, err, record["threshold"], f"Reconstruction error: {what}"),
         "errors",
         f"Reconstruction-error distributions by class with the threshold at "
         f"1% validation false positives ({what}).",
     )
+    k = pca_size(arch, data.n_features)
+    curves = [
+        ("autoencoder", err),
+        ("no model", no_model_score(data.x_test)),
+        (f"PCA, {k} components", data.linear.errors(data.x_test, k)),
+    ]
     save(
-        lambda: roc_pr_figure(y, err, title=f"Detection by reconstruction error: {what}"),
+        lambda: F.detection_figure(y, curves, title=f"Detection on the test set: {what}"),
         "roc_pr",
-        f"ROC and precision-recall curves on the test set ({what}).",
+        f"ROC (log false-positive axis) and precision-recall curves on the test set ({what}), "
+        "beside no model and the linear AE of the same width.",
     )
     return out
+
+
+def histogram(y, err, threshold: float, title: str) -> plt.Figure:
+    """The shared error histogram, its legend moved beside the axes (off the threshold line)."""
+    fig = error_histogram(y, err, threshold, title=title)
+    fig.set_size_inches(8.5, 4.2)
+    fig.axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
 
 
 def all_figures(
     results: dict[str, Any], data: StudyData, cache: RunCache, out_dir: Path, config: StudyConfig
 ) -> dict[str, list[tuple[str, str]]]:
+    with plt.rc_context(READABLE):
+        return _all_figures(results, data, cache, out_dir, config)
+
+
+def _all_figures(
+    results: dict[str, Any], data: StudyData, cache: RunCache, out_dir: Path, config: StudyConfig
+) -> dict[str, list[tuple[str, str]]]:
     fig_dir = out_dir / "figures"
     figs: dict[str, list[tuple[str, str]]] = {}
     q1_runs = results["q1"]["runs"]
-    chosen = _find(q1_runs, key=results["answers"]["q1"]["chosen_key"])
+    answer = results["answers"]["q1"]
+    chosen = _find(q1_runs, key=answer["chosen_key"])
     if chosen is not None:
         curves = [r for r in q1_runs if r["label"] == chosen["label"]]
         figs["q1"] = model_figures(
@@ -112,15 +142,45 @@ def all_figures(
             config,
             curves=curves,
         )
+    protocol = results["q1"].get("protocol", [])
+    if protocol:
+        path = fig_dir / "q1_protocol_loss_curves.png"
+        save_figure(
+            F.loss_curves_figure(
+                [r["history"] for r in protocol],
+                "Loss curves: the study's protocol",
+                LOSS_BAR,
+                kept_last=True,
+            ),
+            path,
+        )
+        figs["q1"].append(
+            (
+                "Train and validation loss per epoch of every seed trained with the study's "
+                "protocol (validation: the last 20% of rows in file order).",
+                f"figures/{path.name}",
+            )
+        )
     refs = {"latent": STUDY_TABLE1_VAL_LOSS}
+    base = results["baselines"]
     for name, summary in results["sweeps"].items():
         path = fig_dir / f"sweep_{name}.png"
+        pca = [
+            base.get(f"pca_{n['pca_components']}", {}).get("val_loss") for n in summary["networks"]
+        ]
+        lines = {"no_model": base["no_model"], "pca": pca if None not in pca else None}
         save_figure(
-            F.sweep_figure(summary["points"], summary["parameter"], reference=refs.get(name)),
+            F.sweep_figure(
+                summary["points"], summary["parameter"], reference=refs.get(name), baselines=lines
+            ),
             path,
         )
         figs.setdefault(f"sweep_{name}", []).append(
-            (f"Sweep over {summary['parameter']}: mean ± std over seeds.", f"figures/{path.name}")
+            (
+                f"Sweep over {summary['parameter']}: mean ± std over seeds; dashed: no model; "
+                "crosses: PCA of the same width.",
+                f"figures/{path.name}",
+            )
         )
     l1_runs = results["runs"].get("latent_l1", [])
     first_seed = config.seeds[0]
@@ -142,4 +202,14 @@ def all_figures(
                     record, data, cache, fig_dir, prefix, what, config, curves=curves, kinds=kinds
                 )
             )
+    # The strongest collapsed setting, where it is not the study's: its curves lie on no model's.
+    gone = [r for r in l1_runs if r["seed"] == first_seed and collapsed(r)]
+    strongest = max(gone, key=lambda r: r["value"], default=None)
+    if strongest is not None and strongest["value"] != STUDY_BAD_LATENT["l1"]:
+        what = f"latent L1 = {strongest['value']:g}, collapsed"
+        figs.setdefault("q6", []).extend(
+            model_figures(
+                strongest, data, cache, fig_dir, "q6_collapsed", what, config, kinds=("roc_pr",)
+            )
+        )
     return figs

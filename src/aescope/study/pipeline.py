@@ -1,61 +1,56 @@
 """``run_study``: train every setting (or load it from the cache), then write the report.
 
-Order of work: question 1's search (stops at the first training config whose
-replicas reach the loss bar), then the depth, latent and latent-L1 sweeps. All
-numbers go into one results dict; figures, tables and the report are written
-from that dict, so a re-run that hits the cache reproduces the same report.
+Order of work: question 1 (the study's own protocol, then the candidates on
+the study's split until one brings every seed to the loss bar), the depth,
+latent and latent-L1 sweeps, question 6's network under the study's protocol,
+and the baselines. All numbers go into one results dict; figures, tables and
+the report are written from that dict, so a re-run that hits the cache
+reproduces the same report.
+
+The run loop is :class:`Runner`: one setting at a time here, or, with a run map
+(:mod:`aescope.runmap`, e.g. Dask tasks), question 1's search one setting at a
+time (it stops at the first that meets the bar) and every sweep setting at once.
+Each task reads and writes the same run cache, so the numbers are the same either
+way; on a cluster ``out_dir`` must be on storage the workers share.
 """
 
 from __future__ import annotations
 
-import platform
-import sys
+import json
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from aescope import __version__
 from aescope.data import Dataset
+from aescope.errors import OutputError
 from aescope.runmap import RunMap
-from aescope.study import answers as A
+from aescope.study.assemble import assemble
+from aescope.study.baselines import load_or_compute
+from aescope.study.linear import pca_size
 from aescope.study.progress import StudyProgress
-from aescope.study.runs import RunCache, RunPoint, StudyData, prepare_data, run_key, run_point
-from aescope.study.summary import METRICS, correlations, point_summary
+from aescope.study.runs import (
+    RunCache,
+    RunPoint,
+    StudyData,
+    jsonable,
+    prepare_data,
+    protocol_data,
+    run_key,
+    run_point,
+)
 from aescope.study.sweeps import (
     LOSS_BAR,
-    STUDY_BAD_LATENT,
-    STUDY_TABLE1_VAL_LOSS,
+    STUDY_PROTOCOL,
     StudyConfig,
     Sweep,
+    protocol_point,
     q1_points,
+    q6_protocol_point,
     sweeps,
 )
-
-SWEEP_TEXT = {
-    "depth": {
-        "more_x": "Deeper encoders",
-        "subject": "encoder depth",
-        "name": "depth",
-        "unit": "depths",
-    },
-    "latent": {
-        "more_x": "Wider latent layers",
-        "subject": "latent width",
-        "name": "latent",
-        "unit": "latent widths",
-    },
-    "latent_l1": {
-        "more_x": "Stronger latent L1 penalties",
-        "subject": "latent L1",
-        "name": "L1",
-        "unit": "L1 strengths",
-    },
-}
 
 
 @dataclass
@@ -68,22 +63,139 @@ class StudyOutcome:
     cache: RunCache
 
 
-def versions() -> dict[str, str]:
-    out = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "aescope": __version__,
-    }
-    for name in ("jax", "jaxlib", "optax", "numpy", "pandas", "scikit-learn", "matplotlib"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
 def meets_bar(record: dict[str, Any], bar: float = LOSS_BAR) -> bool:
     return max(record["train_loss"], record["val_loss"]) <= bar
+
+
+@dataclass
+class Runner:
+    """Runs one setting at a time (cache first) and remembers where reused results came from.
+
+    A setting found in the cache was either trained earlier in this run under
+    another name (depth 3 *is* latent 16: same network, same training) or in an
+    earlier run of the study; the report says which.
+    """
+
+    config: StudyConfig
+    cache: RunCache
+    bar: StudyProgress
+    map_runs: RunMap | None = None
+    trained: list[str] = field(default_factory=list)
+    shared: list[dict[str, str]] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    _first: dict[str, str] = field(default_factory=dict)
+
+    def run(self, point: RunPoint, data: StudyData) -> list[dict[str, Any]]:
+        """One setting: here (progress per epoch), or as one task of the run map."""
+        name = f"{point.sweep}: {point.label}"
+        self.bar.start(name, work(point, data, len(self.config.seeds)))
+        if self.map_runs is None:
+            records = run_point(
+                point,
+                self.config.seeds,
+                data,
+                self.cache,
+                n_bootstrap=self.config.n_bootstrap,
+                on_epoch=self.bar,
+            )
+        else:
+            ((_, records),) = list(
+                self.map_runs(_setting, [(point, self.config, data, self.cache)])
+            )
+        return self._done(name, records)
+
+    def run_sweeps(self, plan: list[Sweep], data: StudyData) -> dict[str, list[dict[str, Any]]]:
+        """Every sweep setting through the run map at once; records back in plan order.
+
+        A network two sweeps share (depth 3 is latent 16) is trained by its first
+        setting and read from the cache by the second, in a later wave, as locally.
+        """
+        assert self.map_runs is not None
+        points = [point for sweep in plan for point in sweep.points]
+        first: dict[tuple[str, ...], int] = {}
+        waves: tuple[list[int], list[int]] = ([], [])
+        for i, point in enumerate(points):
+            same = tuple(run_key(point, data, seed) for seed in self.config.seeds)
+            waves[same in first].append(i)
+            first.setdefault(same, i)
+        done: dict[int, list[dict[str, Any]]] = {}
+        for wave in waves:
+            calls = [(points[i], self.config, data, self.cache) for i in wave]
+            for j, records in self.map_runs(_setting, calls):
+                point = points[wave[j]]
+                name = f"{point.sweep}: {point.label}"
+                self.bar.start(name, work(point, data, len(self.config.seeds)))
+                done[wave[j]] = self._done(name, records)
+        position = iter(range(len(points)))
+        return {s.name: [r for _ in s.points for r in done[next(position)]] for s in plan}
+
+    def _done(self, name: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        owner = self._first.get(records[0]["key"])
+        if not all(r.get("cached") for r in records):
+            self.trained.append(name)
+        elif owner is not None:
+            self.shared.append({"setting": name, "same_as": owner})
+        else:
+            self.resumed.append(name)
+        for r in records:
+            self._first.setdefault(r["key"], name)
+        self.bar.done()
+        return records
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "trained": len(self.trained),
+            "shared": self.shared,
+            "resumed": len(self.resumed),
+            "total": len(self.trained) + len(self.shared) + len(self.resumed),
+        }
+
+
+def _setting(
+    point: RunPoint, config: StudyConfig, data: StudyData, cache: RunCache
+) -> list[dict[str, Any]]:
+    """One setting on a worker: the same ``run_point`` as here, without a progress bar."""
+    return run_point(point, config.seeds, data, cache, n_bootstrap=config.n_bootstrap)
+
+
+def work(point: RunPoint, data: StudyData, seeds: int) -> float:
+    """Upper bound of a setting's arithmetic (epochs × rows × weights × seeds), for time left."""
+    return float(point.config.epochs * len(data.x_train) * point.arch.n_params * seeds)
+
+
+def check_previous(out_dir: Path, fingerprint: str, config: StudyConfig, force: bool) -> None:
+    """Refuse to replace a study of other data or another configuration, unless forced.
+
+    The same data and configuration resume (the cache makes that cheap); anything
+    else would silently swap the report in a folder someone may be reading.
+    """
+    try:
+        previous = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+        old_config, old_data = previous["config"], previous["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    new_config = json.loads(json.dumps(jsonable(config.to_dict())))
+    if force or (old_data.get("fingerprint") == fingerprint and old_config == new_config):
+        return
+    if old_data.get("fingerprint") != fingerprint:
+        what = f"other data ({old_data.get('dataset')})"
+    else:
+        keys = sorted(
+            k
+            for k in new_config.keys() | old_config.keys()
+            if old_config.get(k) != new_config.get(k)
+        )
+        what = (
+            "another configuration ("
+            + ", ".join(
+                f"{k} {old_config.get(k)} there, {new_config.get(k)} here" for k in keys[:3]
+            )
+            + (", …" if len(keys) > 3 else "")
+            + ")"
+        )
+    raise OutputError(
+        f"{out_dir} holds a study of {what}; choose another --out, or --force to replace it"
+    )
 
 
 def run_study(
@@ -93,170 +205,79 @@ def run_study(
     *,
     progress: bool = True,
     console: Console | None = None,
+    force: bool = False,
     map_runs: RunMap | None = None,
 ) -> StudyOutcome:
     """Run (or resume) the whole study on ``dataset`` and write every artefact to ``out_dir``.
 
-    ``map_runs`` (:mod:`aescope.runmap`) runs the settings elsewhere, e.g. as Dask
-    tasks: question 1's search one setting at a time (it stops at the first that
-    meets the bar), the sweeps all at once. Each task reads and writes the same
-    run cache, so ``out_dir`` must be on storage the workers share.
+    A folder holding a study of other data or another configuration is refused
+    (:class:`OutputError`) unless ``force``. ``map_runs`` runs the settings elsewhere
+    (see :class:`Runner`).
     """
     from aescope.study.report import write_outputs  # figures pull in matplotlib
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    check_previous(out_dir, dataset.fingerprint(), config, force)
     console = console or Console(stderr=True)
     cache = RunCache(out_dir / "cache")
     data = prepare_data(dataset, config.split_seed)
-    q1 = q1_points(config, data.n_features)
-    plan = sweeps(config, data.n_features)
-    total = len(q1) + sum(len(s.points) for s in plan)
+    own = protocol_data(data, STUDY_PROTOCOL["validation_split"])
+    n = data.n_features
+    q1 = q1_points(config, n)
+    plan = sweeps(config, n)
+    epochs = config.protocol_epochs
+    protocol = [protocol_point(n, epochs), q6_protocol_point(n, epochs)] if config.protocol else []
+    planned = [(p, own) for p in protocol[:1]] + [(p, data) for p in q1]
+    planned += [(p, data) for s in plan for p in s.points] + [(p, own) for p in protocol[1:]]
     timings: dict[str, float] = {}
-    with StudyProgress(total, console=console, enabled=progress) as bar:
-        q1_records: list[dict[str, Any]] = []
+    with StudyProgress(
+        [work(p, d, len(config.seeds)) for p, d in planned], console=console, enabled=progress
+    ) as bar:
+        runner = Runner(config, cache, bar, map_runs)
         t0 = time.perf_counter()
-        run = _run if map_runs is None else _mapped_run(map_runs)
+        protocol_records = runner.run(protocol[0], own) if protocol else []
+        q1_records: list[dict[str, Any]] = []
         for i, point in enumerate(q1):
-            q1_records += run(point, config, data, cache, bar)
-            if any(meets_bar(r) for r in q1_records):
-                for _ in q1[i + 1 :]:
-                    bar.skip()
+            records = runner.run(point, data)
+            q1_records += records
+            if all(meets_bar(r) for r in records):
+                for skipped in q1[i + 1 :]:
+                    bar.skip(work(skipped, data, len(config.seeds)))
                 break
         timings["q1"] = time.perf_counter() - t0
         sweep_records: dict[str, list[dict[str, Any]]] = {}
         if map_runs is not None:
             t0 = time.perf_counter()
-            sweep_records = _mapped_sweeps(map_runs, plan, config, data, cache, bar)
+            sweep_records = runner.run_sweeps(plan, data)
             timings["sweeps_together"] = time.perf_counter() - t0
         for sweep in plan if map_runs is None else ():
             t0 = time.perf_counter()
-            sweep_records[sweep.name] = [
-                r for point in sweep.points for r in _run(point, config, data, cache, bar)
-            ]
+            sweep_records[sweep.name] = [r for p in sweep.points for r in runner.run(p, data)]
             timings[sweep.name] = time.perf_counter() - t0
-        cached, ran = bar.cached, bar.finished
-    results = assemble(config, data, q1_records, plan, sweep_records)
-    results["timing"] = {
-        "train_and_measure_seconds": timings,
-        "settings_from_cache": cached,
-        "settings_total": ran,
-    }
+        t0 = time.perf_counter()
+        q6_protocol = runner.run(protocol[1], own) if protocol else []
+        timings["q6_protocol"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sizes = {pca_size(p.arch, n) for p, _ in planned}
+    baselines = load_or_compute(
+        cache,
+        data,
+        sizes,
+        detectors=config.baselines,
+        n_bootstrap=config.n_bootstrap,
+        seed=config.split_seed,
+    )
+    timings["baselines"] = time.perf_counter() - t0
+    results = assemble(
+        config,
+        data,
+        baselines,
+        q1={"protocol": protocol_records, "runs": q1_records, "data": own.describe()},
+        plan=plan,
+        sweep_records=sweep_records,
+        q6_protocol=q6_protocol,
+    )
+    results["timing"] = {"train_and_measure_seconds": timings, "settings": runner.summary()}
     write_outputs(results, out_dir, data, cache, config, started=started)
     return StudyOutcome(results, out_dir, data, cache)
-
-
-def _run(
-    point: RunPoint, config: StudyConfig, data: StudyData, cache: RunCache, bar: StudyProgress
-) -> list[dict[str, Any]]:
-    bar.start(f"{point.sweep}: {point.label}")
-    records = run_point(
-        point, config.seeds, data, cache, n_bootstrap=config.n_bootstrap, on_epoch=bar
-    )
-    bar.done(cached=all(r.get("cached") for r in records))
-    return records
-
-
-def _settings(point: RunPoint, config: StudyConfig, data: StudyData, cache: RunCache):
-    """One setting on a worker: the same ``run_point`` as here, without a progress bar."""
-    return run_point(point, config.seeds, data, cache, n_bootstrap=config.n_bootstrap)
-
-
-def _mapped_run(map_runs: RunMap):
-    def run(point, config, data, cache, bar: StudyProgress) -> list[dict[str, Any]]:
-        bar.start(f"{point.sweep}: {point.label}")
-        ((_, records),) = list(map_runs(_settings, [(point, config, data, cache)]))
-        bar.done(cached=all(r.get("cached") for r in records))
-        return records
-
-    return run
-
-
-def _mapped_sweeps(
-    map_runs: RunMap,
-    plan: list[Sweep],
-    config: StudyConfig,
-    data: StudyData,
-    cache: RunCache,
-    bar: StudyProgress,
-) -> dict[str, list[dict[str, Any]]]:
-    """Every sweep setting as one call of ``map_runs``; records put back in plan order.
-
-    A network that two sweeps share (depth 3 is latent 16) is trained by its first
-    setting and read from the cache by the second, in a later wave, as locally.
-    """
-    points = [point for sweep in plan for point in sweep.points]
-    first: dict[tuple[str, ...], int] = {}
-    waves: tuple[list[int], list[int]] = ([], [])
-    for i, point in enumerate(points):
-        same = tuple(run_key(point, data, seed) for seed in config.seeds)
-        waves[same in first].append(i)
-        first.setdefault(same, i)
-    done: dict[int, list[dict[str, Any]]] = {}
-    for wave in waves:
-        calls = [(points[i], config, data, cache) for i in wave]
-        for j, records in map_runs(_settings, calls):
-            bar.start(f"{points[wave[j]].sweep}: {points[wave[j]].label}")
-            bar.done(cached=all(r.get("cached") for r in records))
-            done[wave[j]] = records
-    out: dict[str, list[dict[str, Any]]] = {}
-    position = iter(range(len(points)))
-    for sweep in plan:
-        out[sweep.name] = [r for _ in sweep.points for r in done[next(position)]]
-    return out
-
-
-def assemble(
-    config: StudyConfig,
-    data: StudyData,
-    q1_records: list[dict[str, Any]],
-    plan: list[Sweep],
-    sweep_records: dict[str, list[dict[str, Any]]],
-) -> dict[str, Any]:
-    """All numbers, summaries, effect sizes and answer texts in one JSON-ready dict."""
-    summaries = {}
-    for sweep in plan:
-        records = sweep_records[sweep.name]
-        summaries[sweep.name] = {
-            "parameter": sweep.parameter,
-            "points": point_summary(records),
-            "correlations": correlations(records, seed=config.split_seed),
-        }
-    answers: dict[str, Any] = {"q1": A.answer_q1(q1_records, LOSS_BAR)}
-    for q_loss, q_sep, name in (("q2", "q3", "depth"), ("q4", "q5", "latent")):
-        if name not in summaries:
-            continue
-        s = summaries[name]
-        budget = f"at most {config.epochs} epochs, early-stopping patience {config.patience}"
-        answers[q_loss] = {
-            "text": A.answer_loss(s["points"], s["correlations"], **SWEEP_TEXT[name], budget=budget)
-        }
-        answers[q_sep] = {
-            "text": A.answer_separation(s["points"], s["correlations"], **SWEEP_TEXT[name])
-        }
-    if "latent" in summaries:
-        table, text = A.answer_q4_table(summaries["latent"]["points"], STUDY_TABLE1_VAL_LOSS)
-        answers["q4"]["study_table"] = table
-        answers["q4"]["text"] += " " + text
-    if "latent_l1" in summaries:
-        s = summaries["latent_l1"]
-        answers["q6"] = {"text": A.answer_q6(s["points"], s["correlations"], STUDY_BAD_LATENT)}
-    return {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "config": config.to_dict(),
-        "data": data.describe(),
-        "metrics": {
-            k: {"label": m.label, "higher_is_better": m.higher_is_better}
-            for k, m in METRICS.items()
-        },
-        "study_reference": {
-            "table1_val_loss": STUDY_TABLE1_VAL_LOSS,
-            "bad_latent": STUDY_BAD_LATENT,
-        },
-        "loss_bar": LOSS_BAR,
-        "answers": answers,
-        "q1": {"runs": q1_records},
-        "sweeps": summaries,
-        "runs": {name: records for name, records in sweep_records.items()},
-    }

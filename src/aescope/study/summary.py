@@ -34,6 +34,20 @@ METRICS: dict[str, Metric] = {
         Metric("train_loss", "train loss (MSE)", ("train_loss",), False),
         Metric("val_loss", "validation loss (MSE)", ("val_loss",), False),
         Metric("test_loss", "test loss (MSE)", ("test_loss",), False),
+        Metric("test_loss_normal", "test loss, normal rows", ("test_loss_normal",), False),
+        Metric("test_loss_anomaly", "test loss, fraud rows", ("test_loss_anomaly",), False),
+        Metric("accuracy_train", "the study's accuracy, train", ("accuracy_train",), True, ".2%"),
+        Metric("accuracy_test", "the study's accuracy, test", ("accuracy_test",), True, ".2%"),
+        # 1 - train loss / no model's train loss: ~0 for a network that outputs the mean.
+        Metric("explained", "share of no model's loss removed", ("explained",), True, ".3f"),
+        Metric(
+            "rank_corr_no_model",
+            "rank correlation of errors with no model",
+            ("rank_corr_no_model",),
+            False,
+            ".3f",
+        ),
+        Metric("epochs_run", "epochs trained", ("epochs_run",), False, ".0f"),
         # Loss + regularisers at the kept epoch: what Keras (and the study) calls "loss".
         Metric(
             "train_objective",
@@ -51,6 +65,10 @@ METRICS: dict[str, Metric] = {
         Metric("auprc", "test AUPRC", ("detection", "auprc"), True),
         Metric("auroc_natural", "AUROC at natural prevalence", ("natural", "auroc"), True),
         Metric("auprc_natural", "AUPRC at natural prevalence", ("natural", "auprc"), True),
+        Metric(
+            "auprc_gain", "AUPRC gain over no model", ("vs_no_model", "auprc_delta"), True, ".3f"
+        ),
+        Metric("auprc_gain_pca", "AUPRC gain over PCA", ("vs_pca", "auprc_delta"), True, ".3f"),
         Metric("probe_auroc", "linear-probe AUROC (latent)", ("latent", "probe_auroc"), True),
         Metric("fisher_ratio", "Fisher ratio (best unit)", ("latent", "fisher_ratio"), True, ".3f"),
         Metric("mahalanobis", "Mahalanobis distance", ("latent", "mahalanobis"), True, ".3f"),
@@ -61,6 +79,18 @@ METRICS: dict[str, Metric] = {
 }
 
 SEPARATION_METRICS = ("probe_auroc", "fisher_ratio", "mahalanobis", "silhouette", "effective_dim")
+
+CORRELATED = (
+    "train_loss",
+    "val_loss",
+    "auroc",
+    "auprc",
+    "auprc_natural",
+    "auprc_gain",
+    *SEPARATION_METRICS,
+    "dead_share",
+)
+"""Metrics whose rank correlation with the swept setting the report quotes."""
 
 
 def metric_value(record: dict[str, Any], key: str) -> float:
@@ -99,7 +129,7 @@ def point_summary(records: Sequence[dict[str, Any]], keys: Sequence[str] = tuple
 
 def correlations(
     records: Sequence[dict[str, Any]],
-    keys: Sequence[str] = tuple(METRICS),
+    keys: Sequence[str] = CORRELATED,
     *,
     n_bootstrap: int = 2000,
     seed: int = 0,
