@@ -10,7 +10,7 @@ import contextlib
 import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -35,6 +35,16 @@ out = Console()
 DATASET_HELP = (
     "creditcard, creditcard-sample, or a path to a CSV / CSV.gz / Parquet / ADBench .npz file."
 )
+
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="Run the fits as tasks on this Dask scheduler (tcp://host:8786)."),
+]
+DaskWorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Run the fits as tasks on a local Dask cluster of N processes."),
+]
+"""The options of the commands whose independent fits can run as Dask tasks."""
 
 __all__ = ["DATASET_HELP", "console", "escape", "out", "resolve_dataset", "user_errors"]
 

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aescope.cli._common import console, dask_run_map, escape, out, start_jax, user_errors
+from aescope.cli._common import (
+    DaskWorkersOption,
+    SchedulerOption,
+    console,
+    dask_run_map,
+    escape,
+    out,
+    start_jax,
+    user_errors,
+)
 from aescope.cli._outputs import check_output_dir
 from aescope.errors import ConfigError, DataUnavailableError, DataValidationError
 
@@ -63,14 +72,8 @@ def bench(
     list_detectors: Annotated[
         bool, typer.Option("--list-detectors", help="List detectors and exit.")
     ] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Run the fits as tasks on this Dask scheduler (tcp://host:8786)."),
-    ] = None,
-    dask_workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Run the fits as tasks on a local Dask cluster of N processes."),
-    ] = None,
+    scheduler: SchedulerOption = None,
+    dask_workers: DaskWorkersOption = None,
 ) -> None:
     """Compare detectors on credit cards and ADBench: AUROC, AUPRC, recall @ 1 % FPR, ranks."""
     with user_errors():

@@ -134,7 +134,11 @@ def score(
                 threshold=threshold,
                 on_chunk=on_chunk,
             )
-    where = "standard output" if to_stdout else str(output)
+    _report(summary, "standard output" if to_stdout else str(output), on_invalid)
+
+
+def _report(summary, where: str, on_invalid: OnInvalid) -> None:
+    """The closing lines: rows scored, alerts and their share, invalid rows handled."""
     console.print(
         f"scored {summary.rows_written:,} rows → {where}: {summary.alerts:,} alerts "
         f"({summary.alert_share:.2%}) at threshold {summary.threshold:.6g}",
@@ -187,21 +191,7 @@ def _score_folder(
     )  # fmt: skip
     summary = run(job)
     where = "local" if engine == Engine.local else scheduler or master or f"local {engine.value}"
-    console.print(
-        f"scored {summary.rows_written:,} rows → {output}/ ({where}): {summary.alerts:,} alerts "
-        f"({summary.alert_share:.2%}) at threshold {summary.threshold:.6g}",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
-    )
-    if summary.invalid_rows:
-        done = {"skip": "skipped", "flag": "flagged (score inf)"}[on_invalid.value]
-        console.print(
-            f"{summary.invalid_rows:,} rows with missing, infinite or out-of-range values {done}",
-            style="yellow",
-            highlight=False,
-            markup=False,
-        )
+    _report(summary, f"{output}/ ({where})", on_invalid)
 
 
 @contextlib.contextmanager
