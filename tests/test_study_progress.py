@@ -54,3 +54,19 @@ def test_the_bars_render_through_a_whole_setting():
             bar._progress.refresh()  # renders now, in this thread: a missing field raises
             bar.done()
     assert "depth: depth 2" in console.export_text()
+
+
+def test_settings_trained_elsewhere_set_the_pace_by_their_finishing_times(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(P.time, "perf_counter", lambda: now[0])
+    bar = StudyProgress([100.0, 100.0, 200.0], enabled=False)
+    now[0] = 30.0  # two settings side by side; the first finishes after 30 s
+    bar.start("latent: latent 2", 100.0)
+    bar.trained_elsewhere(30.0)
+    bar.done()
+    assert bar.time_left() == "about 2 min left"  # 300 units at 0.3 s each
+    now[0] = 40.0  # the second finished 10 s later: 200 units in 40 s
+    bar.start("latent: latent 4", 100.0)
+    bar.trained_elsewhere(10.0)
+    bar.done()
+    assert bar.time_left() == "about 40 s left"  # 200 units at 0.2 s each

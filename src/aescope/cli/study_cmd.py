@@ -9,6 +9,8 @@ import typer
 
 from aescope.cli._common import (
     DATASET_HELP,
+    DaskWorkersOption,
+    SchedulerOption,
     console,
     dask_run_map,
     escape,
@@ -74,14 +76,17 @@ def study(
     split_seed: Annotated[int, typer.Option(min=0, help="Seed of the (fixed) novelty split.")] = 0,
     data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Run the fits as tasks on this Dask scheduler (tcp://host:8786)."),
-    ] = None,
-    dask_workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Run the fits as tasks on a local Dask cluster of N processes."),
-    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Sweep settings trained at once in this process: 2 keeps two cores busy "
+            "while a setting evaluates or its last seed trains alone; 1: one at a time, "
+            "with a per-epoch progress bar.",
+        ),
+    ] = 2,
+    scheduler: SchedulerOption = None,
+    dask_workers: DaskWorkersOption = None,
 ) -> None:
     """Train the study's sweeps (resumable), measure every model and write report.html/.md."""
     with user_errors():
@@ -108,6 +113,10 @@ def study(
         config = base.scaled(**changes)
         console.rule(f"[bold]aescope study on {escape(dataset.name)} ({len(dataset.frame):,} rows)")
         with dask_run_map(scheduler, dask_workers) as map_runs:
+            if map_runs is None and jobs > 1:
+                from aescope.runmap import ThreadMap
+
+                map_runs = ThreadMap(jobs)
             outcome = run_study(
                 dataset,
                 folder,

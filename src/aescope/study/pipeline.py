@@ -8,8 +8,9 @@ the report are written from that dict, so a re-run that hits the cache
 reproduces the same report.
 
 The run loop is :class:`Runner`: one setting at a time here, or, with a run map
-(:mod:`aescope.runmap`, e.g. Dask tasks), question 1's search one setting at a
-time (it stops at the first that meets the bar) and every sweep setting at once.
+(:mod:`aescope.runmap`: threads of this process, or Dask tasks), question 1's
+search one setting at a time (it stops at the first that meets the bar), then
+every sweep setting and question 6's protocol run at once.
 Each task reads and writes the same run cache, so the numbers are the same either
 way; on a cluster ``out_dir`` must be on storage the workers share.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from rich.console import Console
 
 from aescope.data import Dataset
 from aescope.errors import OutputError
-from aescope.runmap import RunMap
+from aescope.runmap import RunMap, ThreadMap
 from aescope.study.assemble import assemble
 from aescope.study.baselines import load_or_compute
 from aescope.study.linear import pca_size
@@ -86,10 +88,10 @@ class Runner:
     _first: dict[str, str] = field(default_factory=dict)
 
     def run(self, point: RunPoint, data: StudyData) -> list[dict[str, Any]]:
-        """One setting: here (progress per epoch), or as one task of the run map."""
+        """One setting: in this process (progress per epoch), or as one task of the run map."""
         name = f"{point.sweep}: {point.label}"
         self.bar.start(name, work(point, data, len(self.config.seeds)))
-        if self.map_runs is None:
+        if self.map_runs is None or isinstance(self.map_runs, ThreadMap):
             records = run_point(
                 point,
                 self.config.seeds,
@@ -99,35 +101,47 @@ class Runner:
                 on_epoch=self.bar,
             )
         else:
-            ((_, records),) = list(
-                self.map_runs(_setting, [(point, self.config, data, self.cache)])
-            )
+            call = (point, data, self.config, self.cache, self._stop_check)
+            t0 = time.perf_counter()
+            ((_, records),) = list(self.map_runs(_setting, [call]))
+            if not all(r.get("cached") for r in records):
+                self.bar.trained_elsewhere(time.perf_counter() - t0)
         return self._done(name, records)
 
-    def run_sweeps(self, plan: list[Sweep], data: StudyData) -> dict[str, list[dict[str, Any]]]:
-        """Every sweep setting through the run map at once; records back in plan order.
+    def run_many(self, items: list[tuple[RunPoint, StudyData]]) -> list[list[dict[str, Any]]]:
+        """Settings through the run map at once; their records back in the order given.
 
-        A network two sweeps share (depth 3 is latent 16) is trained by its first
+        A network two settings share (depth 3 is latent 16) is trained by its first
         setting and read from the cache by the second, in a later wave, as locally.
         """
         assert self.map_runs is not None
-        points = [point for sweep in plan for point in sweep.points]
         first: dict[tuple[str, ...], int] = {}
         waves: tuple[list[int], list[int]] = ([], [])
-        for i, point in enumerate(points):
+        for i, (point, data) in enumerate(items):
             same = tuple(run_key(point, data, seed) for seed in self.config.seeds)
             waves[same in first].append(i)
             first.setdefault(same, i)
         done: dict[int, list[dict[str, Any]]] = {}
         for wave in waves:
-            calls = [(points[i], self.config, data, self.cache) for i in wave]
+            calls = [(*items[i], self.config, self.cache, self._stop_check) for i in wave]
+            since = time.perf_counter()
             for j, records in self.map_runs(_setting, calls):
-                point = points[wave[j]]
+                point, data = items[wave[j]]
                 name = f"{point.sweep}: {point.label}"
                 self.bar.start(name, work(point, data, len(self.config.seeds)))
+                if not all(r.get("cached") for r in records):
+                    # settings run side by side: the pace is the work finished per
+                    # second since the previous one finished
+                    now = time.perf_counter()
+                    self.bar.trained_elsewhere(now - since)
+                    since = now
                 done[wave[j]] = self._done(name, records)
-        position = iter(range(len(points)))
-        return {s.name: [r for _ in s.points for r in done[next(position)]] for s in plan}
+        return [done[i] for i in range(len(items))]
+
+    @property
+    def _stop_check(self) -> Callable[..., None] | None:
+        """The run map's per-epoch check that it is still wanted (a :class:`ThreadMap`'s)."""
+        return getattr(self.map_runs, "check", None)
 
     def _done(self, name: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         owner = self._first.get(records[0]["key"])
@@ -151,11 +165,56 @@ class Runner:
         }
 
 
+def how_settings_ran(map_runs: RunMap | None) -> str:
+    """For the report: recorded training times add up only when settings ran in turn."""
+    if map_runs is None:
+        return "one at a time"
+    if isinstance(map_runs, ThreadMap):
+        return f"up to {map_runs.workers} at a time in threads of one process"
+    return f"as tasks of {type(map_runs).__name__}"
+
+
+def run_in_turn(
+    runner: Runner,
+    plan: list[Sweep],
+    data: StudyData,
+    q6: list[RunPoint],
+    own: StudyData,
+    timings: dict[str, float],
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The sweeps, then question 6's protocol run, one setting at a time, each timed."""
+    sweep_records: dict[str, list[dict[str, Any]]] = {}
+    for sweep in plan:
+        t0 = time.perf_counter()
+        sweep_records[sweep.name] = [r for p in sweep.points for r in runner.run(p, data)]
+        timings[sweep.name] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    q6_records = [r for p in q6 for r in runner.run(p, own)]
+    timings["q6_protocol"] = time.perf_counter() - t0
+    return sweep_records, q6_records
+
+
+def run_together(
+    runner: Runner, plan: list[Sweep], data: StudyData, q6: list[RunPoint], own: StudyData
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The sweeps and question 6's protocol run as one batch of the run map."""
+    items = [(p, data) for sweep in plan for p in sweep.points] + [(p, own) for p in q6]
+    records = iter(runner.run_many(items))
+    sweep_records = {s.name: [r for _ in s.points for r in next(records)] for s in plan}
+    return sweep_records, [r for _ in q6 for r in next(records)]
+
+
 def _setting(
-    point: RunPoint, config: StudyConfig, data: StudyData, cache: RunCache
+    point: RunPoint,
+    data: StudyData,
+    config: StudyConfig,
+    cache: RunCache,
+    on_epoch: Callable[..., None] | None = None,
 ) -> list[dict[str, Any]]:
     """One setting on a worker: the same ``run_point`` as here, without a progress bar."""
-    return run_point(point, config.seeds, data, cache, n_bootstrap=config.n_bootstrap)
+    return run_point(
+        point, config.seeds, data, cache, n_bootstrap=config.n_bootstrap, on_epoch=on_epoch
+    )
 
 
 def work(point: RunPoint, data: StudyData, seeds: int) -> float:
@@ -246,18 +305,12 @@ def run_study(
                     bar.skip(work(skipped, data, len(config.seeds)))
                 break
         timings["q1"] = time.perf_counter() - t0
-        sweep_records: dict[str, list[dict[str, Any]]] = {}
-        if map_runs is not None:
+        if map_runs is None:
+            sweep_records, q6_protocol = run_in_turn(runner, plan, data, protocol[1:], own, timings)
+        else:
             t0 = time.perf_counter()
-            sweep_records = runner.run_sweeps(plan, data)
-            timings["sweeps_together"] = time.perf_counter() - t0
-        for sweep in plan if map_runs is None else ():
-            t0 = time.perf_counter()
-            sweep_records[sweep.name] = [r for p in sweep.points for r in runner.run(p, data)]
-            timings[sweep.name] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        q6_protocol = runner.run(protocol[1], own) if protocol else []
-        timings["q6_protocol"] = time.perf_counter() - t0
+            sweep_records, q6_protocol = run_together(runner, plan, data, protocol[1:], own)
+            timings["sweeps_and_q6_protocol_together"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     sizes = {pca_size(p.arch, n) for p, _ in planned}
     baselines = load_or_compute(
@@ -278,6 +331,10 @@ def run_study(
         sweep_records=sweep_records,
         q6_protocol=q6_protocol,
     )
-    results["timing"] = {"train_and_measure_seconds": timings, "settings": runner.summary()}
+    results["timing"] = {
+        "train_and_measure_seconds": timings,
+        "settings": runner.summary(),
+        "settings_ran": how_settings_ran(map_runs),
+    }
     write_outputs(results, out_dir, data, cache, config, started=started)
     return StudyOutcome(results, out_dir, data, cache)

@@ -94,6 +94,14 @@ class StudyProgress:
             return ""
         return f"{duration(seconds / work * left)} left"
 
+    def trained_elsewhere(self, seconds: float) -> None:
+        """The current setting was trained elsewhere (a run map) in ``seconds`` of this run.
+
+        No epochs were reported here, so the whole setting counts for the pace.
+        """
+        self._trained_now, self._fraction = True, 1.0
+        self._t0 = time.perf_counter() - seconds
+
     def done(self) -> None:
         """A setting is finished (trained or loaded from the cache)."""
         if self._trained_now:  # loading from the cache says nothing about the pace

@@ -159,6 +159,8 @@ def setup_section(results: dict[str, Any]) -> Section:
     cfg = results["config"]
     timing = results.get("timing", {})
     settings = timing.get("settings", {})
+    ran = timing.get("settings_ran", "one at a time")
+    overlapped = ran != "one at a time"
     shared = "; ".join(f"{s['setting']} is {s['same_as']}" for s in settings.get("shared", []))
     paragraphs = [
         f"Data: {d['dataset']} ({d['source']}), fingerprint {d['fingerprint'][:16]}…; "
@@ -191,7 +193,9 @@ def setup_section(results: dict[str, Any]) -> Section:
         "dimension = participation ratio of the code covariance's eigenvalues.",
         f"Wall time of this run: {fmt(timing.get('wall_seconds', float('nan')), '.0f')} s; "
         f"training the results shown took {recorded_training_seconds(results):,.0f} s of wall "
-        "time when they were trained (recorded with each run). Settings: "
+        "time when they were trained (recorded with each run"
+        + (f"; the sweeps' settings ran {ran}, so their times overlap" if overlapped else "")
+        + "). Settings: "
         f"{settings.get('trained', 0)} trained in this run, {len(settings.get('shared', []))} "
         "shared with another setting of this run (same network and training, trained once"
         + (f": {shared}" if shared else "")
