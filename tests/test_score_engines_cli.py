@@ -107,7 +107,9 @@ def test_dask_counts_skipped_rows_like_the_local_engine(setup, dask_cluster, tmp
     assert lines[0] == lines[1] == ["2 rows with missing, infinite or out-of-range values skipped"]
 
 
-def test_a_bad_cell_on_a_worker_is_one_error_line_and_no_output(setup, dask_cluster, tmp_path):
+@pytest.mark.parametrize("engine", ["local", "dask"])  # local: files scored side by side
+def test_a_bad_cell_on_a_worker_is_one_error_line_and_no_output(setup, engine, request, tmp_path):
+    dask_cluster = request.getfixturevalue("dask_cluster") if engine == "dask" else None
     _, model, folder, _ = setup
     bad = tmp_path / "bad"
     shutil.copytree(folder, bad)
@@ -116,7 +118,7 @@ def test_a_bad_cell_on_a_worker_is_one_error_line_and_no_output(setup, dask_clus
     frame.to_parquet(bad / "part.10.parquet", index=False)
     out = tmp_path / "out"
     argv = ["score", str(model), str(bad), "-o", str(out), "--id", "tx_id"]
-    argv += ["--ignore-extra-columns", *_engine_args("dask", dask_cluster)]
+    argv += ["--ignore-extra-columns", *_engine_args(engine, dask_cluster)]
     result = runner.invoke(app, argv)
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
