@@ -18,32 +18,17 @@ from typer.testing import CliRunner
 
 pytest.importorskip("distributed")
 
-from _study_helpers import tiny_dataset
+from _study_helpers import SMALL_STUDY, tiny_dataset
 
 from aescope.bench.detectors import select_detectors
 from aescope.bench.runner import run_benchmark
 from aescope.bench.sources import adbench_sources
 from aescope.cli.bench_cmd import bench
 from aescope.distributed.dask_engine import DaskRunMap
-from aescope.study import StudyConfig, run_study
+from aescope.study import run_study
 
 QUALITY = ["dataset", "detector", "seed", "auroc", "auprc", "recall_at_1pct_fpr", "error"]
-# depth 3 with a latent of 4 is the latent sweep's 4: one network in two sweeps
-SMALL = StudyConfig(
-    seeds=(0, 1),
-    epochs=1,
-    batch_size=256,
-    patience=1,
-    q1_candidates=((256, 1e-3, 1, None),),
-    protocol_epochs=1,
-    depths=(2, 3),
-    depth_latent=4,
-    latents=(4,),
-    l1s=(0.0,),
-    n_bootstrap=10,
-    projection_rows=300,
-    baselines=("lof",),
-)
+SMALL = SMALL_STUDY
 RUN_NUMBERS = ("train_loss", "val_loss", "threshold", "detection", "latent")
 
 

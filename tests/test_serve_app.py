@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import httpx
@@ -148,7 +149,12 @@ def test_settings_are_checked_and_travel_through_the_environment(monkeypatch):
     for key, value in settings.to_env(str(model_path())).items():
         monkeypatch.setenv(key, value)
     assert ServeSettings.from_env() == (str(model_path()), settings)
-    app = app_from_env()
+    try:
+        app = app_from_env()
+        # a worker process freezes what start-up made: no collection walks it again
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this is the test process, not a worker
     assert call(app, "GET", "/v1/model").json()["limits"]["max_rows"] == 8
     monkeypatch.delenv("AESCOPE_SERVE_MODEL")
     with pytest.raises(ConfigError, match="AESCOPE_SERVE_MODEL"):

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
-from _study_helpers import tiny_dataset
+from _study_helpers import SMALL_STUDY, tiny_dataset
 
 from aescope.runmap import Stopped, ThreadMap, local_map
-from aescope.study import StudyConfig, run_study
+from aescope.study import run_study
 
-# depth 3 with a latent of 4 is the latent sweep's 4: one network in two sweeps
-SMALL = StudyConfig(
-    seeds=(0, 1),
-    epochs=2,
-    batch_size=256,
-    patience=1,
-    q1_candidates=((256, 1e-3, 1, None),),
-    protocol_epochs=1,
-    depths=(2, 3),
-    depth_latent=4,
-    latents=(4, 8),
-    l1s=(0.0, 0.01),
-    n_bootstrap=10,
-    projection_rows=300,
-    baselines=("lof",),
-)
+# two epochs (so early stopping can act) and more settings than threads
+SMALL = replace(SMALL_STUDY, epochs=2, latents=(4, 8), l1s=(0.0, 0.01))
 RUN_NUMBERS = ("train_loss", "val_loss", "threshold", "detection", "latent", "epochs_run")
 
 

@@ -72,10 +72,11 @@ def serve(
             raise OptionalDependencyError(
                 "serving needs uvicorn: pip install 'aescope[serve]'"
             ) from exc
-        from aescope.serve.app import create_app
+        from aescope.serve.app import create_app, freeze_startup_heap
 
         if workers == 1:
             target = create_app(model, settings)  # loaded and warmed up before listening
+            freeze_startup_heap()
         else:  # each worker builds its own app; refuse a bad model before forking
             from aescope.detector import AutoencoderDetector
 

@@ -19,6 +19,7 @@ worker processes (``aescope serve --workers N``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from pathlib import Path
@@ -189,7 +190,24 @@ def app_for(service: ScoringService) -> FastAPI:
 def app_from_env() -> FastAPI:
     """Factory for uvicorn worker processes (``aescope serve --workers N``)."""
     path, settings = ServeSettings.from_env()
-    return create_app(path, settings)
+    app = create_app(path, settings)
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Move every object start-up made out of the garbage collector's sight (``gc.freeze``).
+
+    A serving process holds the model, FastAPI and the modules of JAX and ONNX
+    Runtime: several hundred thousand objects that live as long as it does. Each
+    full collection walked them all and stopped the event loop for about 130 ms,
+    every few hundred bulk requests (measured with 1,000-row requests at
+    concurrency 4: four answers at a time 138 ms late). Frozen, a collection only
+    sees what requests allocate. Only for a process that is the service (the CLI
+    and its workers): an app embedded in another is left to its host.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
