@@ -203,3 +203,13 @@ def test_done_line_names_shared_and_resumed_settings():
     assert "15 of 16 settings trained" in line
     assert "1 shared within this run (same network and training: latent: latent 16 = " in line
     assert "earlier run" not in line
+
+
+def test_the_top_line_says_when_recorded_training_times_overlap(study):
+    results = json.loads((study.out_dir / "results.json").read_text())
+    assert "their times overlap" not in report.meta_line(results)  # one at a time
+    results["timing"]["settings_ran"] = "up to 2 at a time in threads of one process"
+    line = report.meta_line(results)
+    assert "(settings ran up to 2 at a time in threads of one process: their times overlap)" in line
+    setup = " ".join(report.setup_section(results).paragraphs)
+    assert "their times overlap" in setup

@@ -358,11 +358,13 @@ def meta_line(results: dict[str, Any]) -> str:
     cache = (
         f" ({loaded} of {settings['total']} settings loaded from an earlier run)" if loaded else ""
     )
+    ran = timing.get("settings_ran", "one at a time")
+    overlap = "" if ran == "one at a time" else f" (settings ran {ran}: their times overlap)"
     return (
         f"{d['rows']:,} rows, {d['anomalies']:,} frauds; {len(results['config']['seeds'])} seeds "
         f"per setting; created {results['created']}; wall time "
         f"{fmt(timing.get('wall_seconds', float('nan')), '.0f')} s{cache}, training "
-        f"{recorded_training_seconds(results):,.0f} s as recorded with the runs; aescope "
+        f"{recorded_training_seconds(results):,.0f} s as recorded with the runs{overlap}; aescope "
         f"{results['versions']['aescope']}."
     )
 
