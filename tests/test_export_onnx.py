@@ -118,17 +118,20 @@ def test_every_activation_and_both_losses_translate(tmp_path, loss):
     assert np.array_equal(flag, det.predict(rows).astype(bool))
 
 
-def test_every_term_of_the_ensemble_score_is_in_the_graph():
+# 200 reference rows: padded to four groups of 64, searched in two levels; 100 rows: two
+# groups, no more than k, searched in one TopK.
+@pytest.mark.parametrize(("k", "reference_rows"), [(3, 200), (5, 100)])
+def test_every_term_of_the_ensemble_score_is_in_the_graph(k, reference_rows):
     """Two replicas with their feature scales, the calibrated reconstruction term and the
     neighbour term: each part of the graph against the detector's own scorer."""
     det = AutoencoderDetector(
-        _tiny(6), epochs=2, batch_size=64, patience=None, n_models=2, neighbors=3,
-        reference_rows=200,
+        _tiny(6), epochs=2, batch_size=64, patience=None, n_models=2, neighbors=k,
+        reference_rows=reference_rows,
     ).fit(_synthetic(800, 2))  # fmt: skip
     rows = _synthetic(300, 3) * 2
     recipe = recipe_from_detector(det)
     assert len(recipe.replicas) == 2 and recipe.neighbors is not None
-    assert recipe.neighbors.k == 3 and recipe.neighbors.reference.shape == (200, 6)
+    assert recipe.neighbors.k == k and recipe.neighbors.reference.shape == (reference_rows, 6)
     parts = det.scorer_.parts(det.preprocessor_.transform(rows))
 
     def run(r: ScoreRecipe) -> list[np.ndarray]:

@@ -2,7 +2,7 @@
 
 Why brute force: the reference set the detector keeps is small (a few
 thousand rows), queries come in large batches, and a matrix product plus a
-top-k is what an ONNX graph (MatMul, ReduceMin, TopK, GatherElements) can
+top-k is what an ONNX graph (MatMul, ReduceMin, TopK, GatherND) can
 express too, so an exported model can compute the same thing. One compiled
 JAX function per block does the product and a two-level exact top-k (see
 :func:`_smallest_d2`); memory is bounded by ``batch_rows × len(reference)``
