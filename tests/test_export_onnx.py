@@ -177,3 +177,21 @@ def test_cli_export_writes_a_model_and_never_overwrites_the_input(tmp_path):
     missing = runner.invoke(app, ["export", str(tmp_path / "nope.aescope"), "--onnx", str(out)])
     assert missing.exit_code == 2 and "not found" in missing.output
     assert "Traceback" not in missing.output
+
+
+@pytest.mark.parametrize("value", [1e20, 1e300, np.inf, -np.inf, np.nan])
+def test_a_row_the_detector_would_refuse_scores_inf_and_is_flagged_never_nan(value):
+    """The graph cannot refuse a row as ``score_samples`` does; it scores it as the scorer
+    scores a row whose error overflows: +inf, flagged (NaN would pass as normal)."""
+    det = detector()
+    recipe = recipe_from_detector(det)
+    x = np.zeros((3, len(recipe.input_columns)))
+    x[1, :] = value  # every column
+    x[2, 3] = value  # one column
+    for r in (recipe, replace(recipe, neighbors=None)):
+        model = build_model(r).SerializeToString()
+        session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        score, flag, errors = session.run(None, {"input": x})
+        assert np.isfinite(score[0]) and not flag[0]
+        assert np.isposinf(score[1:]).all() and flag[1:].all()
+        assert not np.isnan(errors).any()

@@ -65,10 +65,6 @@ OUTPUT_NAMES = ("score", "flag", "feature_errors")
 _DTYPES = {"float64": TensorProto.DOUBLE, "float32": TensorProto.FLOAT}
 
 
-FAR = 1e30
-"""Stands for the distance of a padding reference row: larger than any real one, finite."""
-
-
 class Graph:
     """Nodes and constants under construction, with unique names from readable hints."""
 
@@ -151,8 +147,18 @@ def error_nodes(g: Graph, x: str, x_hat: str, loss: str, prefix: str) -> str:
     """Per-feature error, float32: squared for MSE models, absolute for MAE."""
     diff = g.op("Sub", x_hat, x, hint=f"{prefix}_diff")
     if loss == "mae":
-        return g.op("Abs", diff, hint=f"{prefix}_errors")
-    return g.op("Mul", diff, diff, hint=f"{prefix}_errors")
+        errors = g.op("Abs", diff, hint=f"{prefix}_errors_raw")
+    else:
+        errors = g.op("Mul", diff, diff, hint=f"{prefix}_errors_raw")
+    return nan_to_inf_nodes(g, errors, np.float32, f"{prefix}_errors")
+
+
+def nan_to_inf_nodes(g: Graph, values: str, dtype: Any, hint: str) -> str:
+    """NaN as +inf, as the detector's scorer does: a row beyond float32's range (inf - inf
+    in its error or distances) is as anomalous as can be, and NaN would compare below
+    every threshold and pass as normal."""
+    missing = g.op("IsNaN", values, hint=f"{hint}_is_nan")
+    return g.op("Where", missing, g.const(f"{hint}_inf", np.inf, dtype), values, hint=hint)
 
 
 def replica_nodes(g: Graph, replica: Replica, x: str, loss: str, prefix: str) -> str:
@@ -205,7 +211,7 @@ def neighbor_nodes(g: Graph, near: NeighborTerm, x: str) -> str:
     pad = -len(reference) % GROUP
     padded = np.concatenate([reference, np.zeros((pad, reference.shape[1]), np.float32)])
     ref_sq = np.einsum("ij,ij->i", padded, padded)
-    ref_sq[len(reference) :] = FAR  # padding rows are never among the nearest
+    ref_sq[len(reference) :] = np.inf  # padding rows are never among the nearest
     # [x, 1] @ [[-2 r^T], [|r|^2]] = |r|^2 - 2 x.r: one MatMul, no elementwise pass
     weights = np.vstack([-2.0 * padded.T, ref_sq[None, :]]).astype(np.float32)
     rows_shape = g.op(
@@ -220,7 +226,9 @@ def neighbor_nodes(g: Graph, near: NeighborTerm, x: str) -> str:
     augmented = g.op("Concat", x, ones, axis=1, hint="x_and_one")
     rank = g.op("MatMul", augmented, g.const("reference_t", weights), hint="d2_less_x_sq")
     nearest = _smallest_nodes(g, rank, near.k, len(padded))
-    rows = g.op("Gather", g.const("reference", reference), nearest, axis=0, hint="neighbours")
+    # the padded rows: an index is always in range, even for a row whose ranking
+    # overflowed to inf (an input beyond float32's range scores inf anyway)
+    rows = g.op("Gather", g.const("reference", padded), nearest, axis=0, hint="neighbours")
     x_row = g.op("Unsqueeze", x, g.const("axis1", [1], np.int64), hint="x_row")
     diff = g.op("Sub", x_row, rows, hint="to_neighbours")
     exact = g.op("ReduceSum", g.op("Mul", diff, diff), g.const("axis2", [2], np.int64), keepdims=0)
@@ -305,6 +313,7 @@ def build_model(recipe: ScoreRecipe, input_dtype: str = "float64") -> onnx.Model
     score = calibrate_nodes(g, row_error, recipe.recon_center, recipe.recon_spread, "recon")
     if recipe.neighbors is not None:
         score = g.op("Add", score, neighbor_nodes(g, recipe.neighbors, features), hint="total")
+        score = nan_to_inf_nodes(g, score, np.float64, "score_or_inf")
     flag = flag_nodes(g, score, recipe.threshold)
     g.nodes += [
         helper.make_node("Identity", [score], ["score"], name="score"),
