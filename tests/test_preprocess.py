@@ -76,3 +76,24 @@ def test_errors_name_the_problem(frame):
         PreprocessSpec(scaling="minmax")
     with pytest.raises(DataValidationError, match="empty"):
         fit_preprocessor(STUDY_PREPROCESSING, frame.iloc[:0])
+
+
+def test_usable_range_agrees_with_what_transform_refuses(frame):
+    spec = PreprocessSpec(drop=("Time",), log1p=("Amount",))
+    fitted = fit_preprocessor(spec, frame)
+    low, high = fitted.usable_range()
+    assert fitted.input_columns == ("Time", "V1", "V2", "Amount")
+    assert (low[0], high[0]) == (-np.inf, np.inf)  # dropped: any finite value will do
+    assert np.isfinite(low[1:3]).all() and np.isfinite(high[1:3]).all()
+    assert high[3] == np.inf  # log1p: no finite amount leaves float32 once logged
+    for column in ("V1", "V2"):
+        i = fitted.input_columns.index(column)
+        for value, usable in (
+            (high[i] * (1 - 1e-9), True),
+            (high[i] * (1 + 1e-9), False),
+            (low[i] * (1 - 1e-9), True),
+            (low[i] * (1 + 1e-9), False),
+        ):
+            row = frame.iloc[:1].copy()
+            row[column] = value
+            assert fitted.invalid_rows(row)[0] == (not usable), (column, value)

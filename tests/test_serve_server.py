@@ -51,6 +51,10 @@ def _records(frame, *rows: dict) -> bytes:
     return json.dumps(list(rows)).encode()
 
 
+# finite, but beyond float32 once scaled: `aescope score` refuses it too
+OUT_OF_RANGE = ["row 1", "'V8'", "1e+300", "too large for the model"]
+
+
 def _bad_cases(frame) -> list[tuple[str, bytes, int, list[str]]]:
     good = _row(frame)
     missing = {k: v for k, v in good.items() if k != "V2"}
@@ -69,6 +73,7 @@ def _bad_cases(frame) -> list[tuple[str, bytes, int, list[str]]]:
         ("missing column", _records(frame, good, missing), 422, ["row 1", "missing", "'V2'"]),
         ("extra column", _records(frame, _row(frame, extra=1)), 422, ["unexpected", "'extra'"]),
         ("log1p domain", _records(frame, _row(frame, Amount=-2)), 422, ["'Amount'", "-2.0"]),
+        ("out of range", _records(frame, good, _row(frame, V8=1e300)), 422, OUT_OF_RANGE),
         ("row not object", b"[[1, 2, 3]]", 422, ["row 0", "[1, 2, 3]"]),
         ("scalar body", b'"hello"', 422, ['"hello"']),
         ("no rows", b"[]", 422, ["no rows"]),

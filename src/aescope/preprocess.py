@@ -99,6 +99,25 @@ class FittedPreprocessor:
         z = self.scaled(frame)
         return (~np.isfinite(z) | (np.abs(z) > FLOAT32_MAX)).any(axis=1)
 
+    def usable_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per input column, the raw values whose scaled value stays within float32.
+
+        For callers that check raw values before the scaling runs elsewhere (an
+        ONNX graph); columns the model does not use are unbounded. The bounds come
+        from the centre and scale, so they agree with :meth:`transform`'s refusal
+        up to the last bit.
+        """
+        low = np.full(len(self.input_columns), -np.inf)
+        high = np.full(len(self.input_columns), np.inf)
+        with np.errstate(over="ignore"):
+            for j, name in enumerate(self.output_columns):
+                i = self.input_columns.index(name)
+                low[i] = self.center[j] - FLOAT32_MAX * self.scale[j]
+                high[i] = self.center[j] + FLOAT32_MAX * self.scale[j]
+                if name in self.spec.log1p:  # the bounds hold for log1p(value)
+                    low[i], high[i] = np.expm1(low[i]), np.expm1(high[i])
+        return low, high
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "spec": self.spec.to_dict(),

@@ -49,11 +49,15 @@ class ScoringService:
     def __init__(self, scorer: Scorer, settings: ServeSettings) -> None:
         self.scorer = scorer
         self.settings = settings
+        pre = scorer.recipe.preprocessor
+        low, high = pre.usable_range()
+        order = [pre.input_columns.index(c) for c in scorer.input_columns]
         self.codec = PayloadCodec(
             scorer.input_columns,
             max_rows=settings.max_rows,
             id_field=settings.id_field,
-            log1p=scorer.recipe.preprocessor.spec.log1p,
+            log1p=pre.spec.log1p,
+            usable_range=(low[order], high[order]),
         )
 
     def score_body(self, body: bytes) -> bytes:

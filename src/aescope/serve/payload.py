@@ -27,6 +27,7 @@ import msgspec
 import numpy as np
 
 from aescope.errors import DataValidationError
+from aescope.preprocess import FLOAT32_MAX
 
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 
@@ -52,7 +53,13 @@ class PayloadCodec:
     """Decoder and encoder for one model's columns and one set of limits."""
 
     def __init__(
-        self, columns: tuple[str, ...], *, max_rows: int, id_field: str, log1p: tuple[str, ...]
+        self,
+        columns: tuple[str, ...],
+        *,
+        max_rows: int,
+        id_field: str,
+        log1p: tuple[str, ...],
+        usable_range: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if id_field in columns:
             raise DataValidationError(
@@ -62,6 +69,8 @@ class PayloadCodec:
         self.max_rows = max_rows
         self.id_field = id_field
         self.log1p = tuple(columns.index(c) for c in log1p)
+        # raw values beyond these leave float32 once scaled; the CLI refuses them too
+        self.usable_range = usable_range
         # Field names f0, f1, ... renamed to the real columns: any column name works.
         rename = {f"f{i}": name for i, name in enumerate(columns)} | {"row_id": id_field}
         unset = msgspec.UNSET
@@ -134,6 +143,16 @@ class PayloadCodec:
                     422,
                     _at(low[0], self.columns[col], f"{float(x[low[0], col])!r} is <= -1 (log1p)"),
                 )
+        if self.usable_range is not None:
+            low, high = self.usable_range
+            out = (x < low) | (x > high)
+            if out.any():
+                row, col = np.argwhere(out)[0]
+                problem = (
+                    f"{float(x[row, col])!r} is too large for the model: scaled, it leaves "
+                    f"float32's range (±{FLOAT32_MAX:.3g})"
+                )
+                raise RequestError(422, _at(row, self.columns[col], problem))
 
     def _length_message(self, values: list[list[float]]) -> str:
         first = len(values[0])
