@@ -176,3 +176,18 @@ def test_top_features_rank_as_rank_features_ties_included(scorer):
     want = rank_features(frame, 3)
     assert names.tolist() == want[["feature_1", "feature_2", "feature_3"]].to_numpy().tolist()
     np.testing.assert_allclose(shares, want[["share_1", "share_2", "share_3"]].to_numpy(float))
+
+
+def test_a_row_whose_error_overflows_is_flagged_with_a_null_score_and_whole_shares(app, rows):
+    """1e30 scales within float32 but its squared error does not: score_samples gives +inf
+    (JSON null), the row is flagged, and the infinite errors share the whole of it."""
+    huge = rows.iloc[:2].copy()
+    huge.loc[huge.index[1], "V1"] = 1e30
+    (normal, extreme) = call(app, "POST", "/v1/score", json=huge.to_dict("records")).json()[
+        "results"
+    ]
+    assert normal["score"] is not None and abs(sum(normal["top_shares"])) <= 1
+    assert extreme["score"] is None and extreme["flag"] is True
+    assert extreme["top_features"][0] == "V1"
+    assert sum(extreme["top_shares"]) == pytest.approx(1.0)
+    assert all(share is not None for share in extreme["top_shares"])

@@ -43,7 +43,10 @@ class ModelInfo(BaseModel):
 
 class RecordResult(BaseModel):
     id: Any = Field(None, description="The row's id, when the request gave one.")
-    score: float = Field(description="Reconstruction error, as score_samples returns it.")
+    score: float | None = Field(
+        description="The anomaly score, as score_samples returns it; null when it is +inf "
+        "(a row whose error leaves float32's range: flagged, the most anomalous there is)."
+    )
     flag: bool = Field(description="score >= threshold.")
     top_features: list[str] = Field([], description="Features with the largest errors.")
     top_shares: list[float] = Field([], description="Their shares of the row's total error.")

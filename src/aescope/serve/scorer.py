@@ -135,4 +135,11 @@ class Scorer:
             order[:, j] = work.argmax(axis=1)  # first maximum: the stable order's tie-break
             work[rows, order[:, j]] = -np.inf
         total = np.maximum(errors.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
-        return self.feature_columns[order], np.take_along_axis(errors, order, axis=1) / total
+        picked = np.take_along_axis(errors, order, axis=1)
+        with np.errstate(invalid="ignore"):
+            shares = picked / total
+        overflowed = np.isinf(total[:, 0])
+        if overflowed.any():  # an error beyond float32: the infinite ones share it equally
+            count = np.isinf(errors[overflowed]).sum(axis=1, keepdims=True)
+            shares[overflowed] = np.isinf(picked[overflowed]) / count
+        return self.feature_columns[order], shares
