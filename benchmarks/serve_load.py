@@ -232,7 +232,9 @@ async def drive_aiohttp(base: str, bodies: list[bytes], n: int, concurrency: int
                 timing = response.headers.get("server-timing", "")
                 return response.status, timing, text[:200].decode(errors="replace")
 
-        return await closed_loop(post, (aiohttp.ClientError,), bodies, n, concurrency)
+        # aiohttp's total timeout raises a bare asyncio.TimeoutError
+        failures = (aiohttp.ClientError, asyncio.TimeoutError)
+        return await closed_loop(post, failures, bodies, n, concurrency)
 
 
 def record_bodies(frame: Any, rows: int, count: int) -> list[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import replace
@@ -96,3 +97,47 @@ def test_study_settings_side_by_side_give_the_numbers_of_one_at_a_time(tmp_path,
         threads.results["timing"]["settings_ran"] == "up to 2 at a time in threads of one process"
     )
     assert alone.results["timing"]["settings_ran"] == "one at a time"
+
+
+def test_calls_queued_when_a_thread_map_is_left_do_not_start():
+    runs = ThreadMap(1)
+    started = []
+
+    def call(x: int) -> int:
+        started.append(x)
+        time.sleep(0.05)
+        return x
+
+    results = runs(call, [(x,) for x in range(6)])  # one runs, one more is queued
+    assert next(results) == (0, 0)
+    results.close()
+    time.sleep(0.2)
+    assert started in ([0], [0, 1])  # at most the one queued at the time; the rest never
+    with pytest.raises(Stopped):  # a call the pool picks up after the map was left
+        runs._unless_stopped(call, (9,))
+    assert 9 not in started
+
+
+def test_files_written_from_two_threads_keep_the_process_umask(tmp_path):
+    """os.umask can only be read by setting it; the atomic writer must not race on it."""
+    from aescope._atomic import _umask, atomic_open
+
+    before = os.umask(0o022)
+    try:
+        assert _umask() == 0o022
+
+        def write(i: int) -> None:
+            for j in range(200):
+                with atomic_open(tmp_path / f"{i}-{j}.txt") as handle:
+                    handle.write("x")
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert _umask() == 0o022
+        modes = {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        assert modes == {0o644}
+    finally:
+        os.umask(before)

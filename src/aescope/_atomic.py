@@ -20,6 +20,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -95,9 +96,24 @@ def atomic_open(
 
 
 def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+    """The process's umask, without changing it even for an instant.
+
+    ``os.umask`` can only be read by setting it: two threads writing files at once
+    (the study's settings, the folder scorer's files) could each read the other's
+    temporary 0 and leave it set, making every later file world-writable. Linux
+    shows the mask in /proc; elsewhere it is read under a lock.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        current = os.umask(0)
+        os.umask(current)
+        return current
+
+
+_UMASK_LOCK = threading.Lock()
 
 
 def _fsync_file(path: Path) -> None:

@@ -47,9 +47,10 @@ class ThreadMap:
     after its first seeds stopped early. Each call computes exactly what it
     would alone, so the numbers are the same as :func:`local_map`'s.
 
-    A call that trains should pass :meth:`check` as its per-epoch callback:
-    when the map is left early, the calls still running stop at their next
-    epoch instead of finishing minutes of work nobody will read.
+    A long call should pass :meth:`check` as its progress callback (per epoch,
+    per chunk): when the map is left early (an error, Ctrl-C), the calls still
+    running stop at their next step instead of finishing work nobody will read,
+    and queued calls do not start.
     """
 
     def __init__(self, workers: int) -> None:
@@ -63,6 +64,10 @@ class ThreadMap:
         if self._stop.is_set():
             raise Stopped
 
+    def _unless_stopped(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        self.check()  # a call queued when the map was left does not start
+        return fn(*args)
+
     def __call__(
         self, fn: Callable[..., Any], calls: Iterable[tuple[Any, ...]]
     ) -> Iterator[tuple[int, Any]]:
@@ -74,7 +79,7 @@ class ThreadMap:
             while True:
                 # a few calls ahead, not all: the calls may be prepared lazily
                 for i, args in waiting:
-                    running[pool.submit(fn, *args)] = i
+                    running[pool.submit(self._unless_stopped, fn, args)] = i
                     if len(running) >= 2 * self.workers:
                         break
                 if not running:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,8 +115,12 @@ def _local(
     detector: AutoencoderDetector, source: ParquetFolder, tmp: Path, job: FolderJob
 ) -> ScoreSummary:
     total = ScoreSummary(threshold=detector.threshold_ if job.threshold is None else job.threshold)
-    calls = [(detector, file, tmp / part_name(i), job) for i, file in enumerate(source.files)]
-    for _, done in ThreadMap(LOCAL_FILES_AT_ONCE)(_score_file, calls):
+    files = ThreadMap(LOCAL_FILES_AT_ONCE)
+    calls = [
+        (detector, file, tmp / part_name(i), job, files.check)
+        for i, file in enumerate(source.files)
+    ]
+    for _, done in files(_score_file, calls):
         total.rows_read += done.rows_read
         total.rows_written += done.rows_written
         total.invalid_rows += done.invalid_rows
@@ -125,8 +129,13 @@ def _local(
 
 
 def _score_file(
-    detector: AutoencoderDetector, file: Path, part: Path, job: FolderJob
+    detector: AutoencoderDetector,
+    file: Path,
+    part: Path,
+    job: FolderJob,
+    on_chunk: Callable[[ScoreSummary], None] | None = None,
 ) -> ScoreSummary:
+    """One input file into its part file; ``on_chunk`` may stop it between chunks."""
     with TableSink(part, "parquet") as sink:
         return score_stream(
             detector,
@@ -137,6 +146,7 @@ def _score_file(
             chunk_rows=job.chunk_rows,
             on_invalid=job.on_invalid,  # type: ignore[arg-type]
             threshold=job.threshold,
+            on_chunk=on_chunk,
         )
 
 

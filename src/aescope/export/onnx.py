@@ -12,8 +12,10 @@ Graph interface
     input ``input``: ``[N, n_inputs]`` float64 (or float32 with ``input_dtype``),
     columns in the detector's ``feature_names_in_`` order (also in the model's
     ``feature_names`` metadata). Columns that the preprocessing drops are still
-    inputs: pass them, any finite value does. The graph does not validate values:
-    NaN in gives NaN out, and log1p columns need values > -1.
+    inputs: pass them, any finite value does. The graph cannot refuse a row as
+    the detector does: a row the detector would refuse (NaN, infinite, log1p of a
+    value <= -1, beyond float32 once scaled) scores +inf and is flagged, never
+    NaN (which would compare below every threshold and pass as normal).
     outputs ``score`` ``[N]`` float64, ``flag`` ``[N]`` bool, ``feature_errors``
     ``[N, n_features]`` float32 (columns in the ``feature_error_names`` metadata).
 

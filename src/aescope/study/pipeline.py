@@ -89,7 +89,7 @@ class Runner:
 
     def run(self, point: RunPoint, data: StudyData) -> list[dict[str, Any]]:
         """One setting: in this process (progress per epoch), or as one task of the run map."""
-        name = f"{point.sweep}: {point.label}"
+        name = _name(point)
         self.bar.start(name, work(point, data, len(self.config.seeds)))
         if self.map_runs is None or isinstance(self.map_runs, ThreadMap):
             records = run_point(
@@ -127,15 +127,17 @@ class Runner:
             since = time.perf_counter()
             for j, records in self.map_runs(_setting, calls):
                 point, data = items[wave[j]]
-                name = f"{point.sweep}: {point.label}"
-                self.bar.start(name, work(point, data, len(self.config.seeds)))
+                self.bar.start(_name(point), work(point, data, len(self.config.seeds)))
                 if not all(r.get("cached") for r in records):
                     # settings run side by side: the pace is the work finished per
                     # second since the previous one finished
                     now = time.perf_counter()
                     self.bar.trained_elsewhere(now - since)
                     since = now
-                done[wave[j]] = self._done(name, records)
+                self.bar.done()
+                done[wave[j]] = records
+            for i in wave:  # in plan order, whatever order they finished in: the same report
+                self._account(_name(items[i][0]), done[i])
         return [done[i] for i in range(len(items))]
 
     @property
@@ -144,6 +146,12 @@ class Runner:
         return getattr(self.map_runs, "check", None)
 
     def _done(self, name: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self._account(name, records)
+        self.bar.done()
+        return records
+
+    def _account(self, name: str, records: list[dict[str, Any]]) -> None:
+        """Trained here, shared with an earlier setting of this run, or resumed from the cache."""
         owner = self._first.get(records[0]["key"])
         if not all(r.get("cached") for r in records):
             self.trained.append(name)
@@ -153,8 +161,6 @@ class Runner:
             self.resumed.append(name)
         for r in records:
             self._first.setdefault(r["key"], name)
-        self.bar.done()
-        return records
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -163,6 +169,10 @@ class Runner:
             "resumed": len(self.resumed),
             "total": len(self.trained) + len(self.shared) + len(self.resumed),
         }
+
+
+def _name(point: RunPoint) -> str:
+    return f"{point.sweep}: {point.label}"
 
 
 def how_settings_ran(map_runs: RunMap | None) -> str:
