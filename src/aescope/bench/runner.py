@@ -19,7 +19,7 @@ from aescope.bench.protocol import Prepared, prepare, subsample
 from aescope.bench.sources import Source
 from aescope.errors import AescopeError
 from aescope.metrics import average_precision, recall_at_fpr, roc_auc
-from aescope.runmap import RunMap
+from aescope.runmap import RunMap, local_map
 
 FPR_BUDGET = 0.01
 DIGITS = 6  # quality metrics are stored to 6 decimals
@@ -88,26 +88,15 @@ def run_benchmark(
     ``skip`` lists (data set, detector, seed) triples already measured (resuming
     an interrupted run); ``on_record`` sees each new record as soon as it exists.
     ``map_runs`` runs the fits elsewhere (:mod:`aescope.runmap`: Dask tasks); by
-    default they run here, one data set in memory at a time.
+    default they run here, in order (:func:`~aescope.runmap.local_map`).
     """
-    if map_runs is not None:
-        return _mapped(sources, detectors, seeds, max_train_rows, set(skip), on_record, map_runs)
-    records: list[Record] = []
-    skip = set(skip)
-    for source in sources:
-        todo = _todo(source, detectors, seeds, skip)
-        if not todo:
-            continue
-        data = source.load()
-        for seed in sorted({seed for seed, _ in todo}):
-            prep = prepare(data, seed, max_train_rows=max_train_rows)
-            for spec in (s for sd, s in todo if sd == seed):
-                record = _measured(source.name, source.family, seed, spec, prep)
-                records.append(record)
-                if on_record is not None:
-                    on_record(record)
-        del data
-    return records
+    calls = _calls(sources, detectors, seeds, max_train_rows, set(skip))
+    done: dict[int, Record] = {}
+    for i, record in (map_runs or local_map)(_measured, calls):
+        done[i] = record
+        if on_record is not None:
+            on_record(record)
+    return [done[i] for i in sorted(done)]
 
 
 def _todo(
@@ -126,37 +115,26 @@ def _measured(name: str, family: str, seed: int, spec: DetectorSpec, prep: Prepa
     return record | run_one(spec, prep)
 
 
-def _mapped(
+def _calls(
     sources: Sequence[Source],
     detectors: Sequence[DetectorSpec],
     seeds: Sequence[int],
     max_train_rows: int | None,
     skip: set[Key],
-    on_record: Callable[[Record], None] | None,
-    map_runs: RunMap,
-) -> list[Record]:
-    """Every fit as one call of ``map_runs``; each split prepared here once and shared.
+) -> Iterator[tuple[str, str, int, DetectorSpec, Prepared]]:
+    """Every fit's arguments, prepared lazily: one data set in memory at a time.
 
-    The preparation (split, scaling) is the same code with the same seed as in
-    the local loop, and so is each fit: the quality numbers are the same.
-    ``on_record`` sees records as they finish; the list comes back in run order.
+    Each split (split, scaling) is prepared once and shared by the detectors of
+    its seed, whether the fits run here or elsewhere: the quality numbers are
+    the same either way.
     """
-
-    def calls() -> Iterator[tuple[str, str, int, DetectorSpec, Prepared]]:
-        for source in sources:  # one data set in memory at a time here too
-            todo = _todo(source, detectors, seeds, skip)
-            if not todo:
-                continue
-            data = source.load()
-            for seed in sorted({seed for seed, _ in todo}):
-                prep = prepare(data, seed, max_train_rows=max_train_rows)
-                for spec in (s for sd, s in todo if sd == seed):
-                    yield source.name, source.family, seed, spec, prep
-            del data
-
-    done: dict[int, Record] = {}
-    for i, record in map_runs(_measured, calls()):
-        done[i] = record
-        if on_record is not None:
-            on_record(record)
-    return [done[i] for i in sorted(done)]
+    for source in sources:
+        todo = _todo(source, detectors, seeds, skip)
+        if not todo:
+            continue
+        data = source.load()
+        for seed in sorted({seed for seed, _ in todo}):
+            prep = prepare(data, seed, max_train_rows=max_train_rows)
+            for spec in (s for sd, s in todo if sd == seed):
+                yield source.name, source.family, seed, spec, prep
+        del data
