@@ -17,14 +17,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aescope.batch import check_table_columns
 from aescope.distributed.partition import (
     ScoreOptions,
     output_frame,
-    score_options,
+    plan_scoring,
     score_partition,
 )
-from aescope.distributed.payload import ModelLike, model_payload, worker_detector
+from aescope.distributed.payload import ModelLike, worker_detector
 from aescope.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -51,13 +50,17 @@ def score_dask(
     """
     import dask
 
-    options = score_options(id_columns, top_k, on_invalid, threshold, chunk_rows)
-    payload = model_payload(model)
-    passengers = dict.fromkeys(options.id_columns, "id")
-    check_table_columns(
-        payload.detector, list(ddf.columns), "the Dask DataFrame", passengers, ignore_extra_columns
+    options, payload, wanted = plan_scoring(
+        model,
+        list(ddf.columns),
+        "the Dask DataFrame",
+        id_columns=id_columns,
+        top_k=top_k,
+        on_invalid=on_invalid,
+        threshold=threshold,
+        chunk_rows=chunk_rows,
+        ignore_extra_columns=ignore_extra_columns,
     )
-    wanted = list(dict.fromkeys([*options.id_columns, *payload.detector.columns_used_]))
     meta = output_frame(payload.detector, ddf._meta[list(options.id_columns)], options.top_k)
     # One graph key holds the bytes; every partition task depends on it.
     model_bytes = dask.delayed(payload.data, pure=True, name=f"aescope-model-{payload.sha256}")

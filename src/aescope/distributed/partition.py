@@ -15,9 +15,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from aescope.batch import InvalidPolicy, check_id_column, empty_output, score_frame
+from aescope.batch import (
+    InvalidPolicy,
+    check_id_column,
+    check_table_columns,
+    empty_output,
+    score_frame,
+)
 from aescope.data.validate import numeric_column
 from aescope.detector import AutoencoderDetector
+from aescope.distributed.payload import ModelLike, ModelPayload, model_payload
 from aescope.errors import ConfigError, DataValidationError
 
 
@@ -52,6 +59,31 @@ def score_options(
     if threshold is not None and not threshold >= 0:
         raise ConfigError(f"threshold must be >= 0, got {threshold!r}")
     return ScoreOptions(ids, top_k, on_invalid, threshold, chunk_rows)  # type: ignore[arg-type]
+
+
+def plan_scoring(
+    model: ModelLike,
+    columns: Sequence[str],
+    where: str,
+    *,
+    id_columns: str | Sequence[str] | None,
+    top_k: int,
+    on_invalid: str,
+    threshold: float | None,
+    chunk_rows: int,
+    ignore_extra_columns: bool,
+) -> tuple[ScoreOptions, ModelPayload, list[str]]:
+    """What an engine checks on the driver before any task starts.
+
+    The options, the model as bytes to ship, and the input columns the tasks
+    need (ids first), once the input's columns are known to fit the model.
+    """
+    options = score_options(id_columns, top_k, on_invalid, threshold, chunk_rows)
+    payload = model_payload(model)
+    passengers = dict.fromkeys(options.id_columns, "id")
+    check_table_columns(payload.detector, columns, where, passengers, ignore_extra_columns)
+    wanted = list(dict.fromkeys([*options.id_columns, *payload.detector.columns_used_]))
+    return options, payload, wanted
 
 
 def output_frame(detector: AutoencoderDetector, ids: pd.DataFrame, top_k: int) -> pd.DataFrame:

@@ -23,13 +23,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aescope.batch import check_table_columns
 from aescope.distributed.partition import (
     ScoreOptions,
-    score_options,
+    plan_scoring,
     score_partition,
 )
-from aescope.distributed.payload import ModelLike, model_payload, worker_detector
+from aescope.distributed.payload import ModelLike, worker_detector
 from aescope.errors import AescopeError, ConfigError
 
 if TYPE_CHECKING:
@@ -53,13 +52,17 @@ def score_spark(
     ``model`` is a model file path, its bytes or a fitted detector. Lazy like any
     Spark DataFrame; scores equal :func:`aescope.batch.score_frame`'s.
     """
-    options = score_options(id_columns, top_k, on_invalid, threshold, chunk_rows)
-    payload = model_payload(model)
-    passengers = dict.fromkeys(options.id_columns, "id")
-    check_table_columns(
-        payload.detector, sdf.columns, "the Spark DataFrame", passengers, ignore_extra_columns
+    options, payload, wanted = plan_scoring(
+        model,
+        sdf.columns,
+        "the Spark DataFrame",
+        id_columns=id_columns,
+        top_k=top_k,
+        on_invalid=on_invalid,
+        threshold=threshold,
+        chunk_rows=chunk_rows,
+        ignore_extra_columns=ignore_extra_columns,
     )
-    wanted = list(dict.fromkeys([*options.id_columns, *payload.detector.columns_used_]))
     schema = _output_schema(sdf, options)
     fetch = _model_fetcher(sdf.sparkSession, payload.data)
     score = _batch_scorer(fetch, payload.sha256, options)
