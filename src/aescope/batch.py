@@ -33,6 +33,7 @@ from aescope._atomic import atomic_path
 from aescope.data.stream import TableStream
 from aescope.detector import AutoencoderDetector
 from aescope.errors import ConfigError, DataValidationError
+from aescope.explain import top_columns
 
 OUTPUT_COLUMNS = ("score", "flag", "top_features")
 ON_INVALID = ("error", "skip", "flag")
@@ -147,30 +148,23 @@ def top_feature_names(errors: np.ndarray, columns: Sequence[str], k: int) -> np.
     """Each row's ``k`` largest-error columns, comma-joined, largest first.
 
     The same names, in the same order, as :func:`aescope.detector.rank_features`
-    (ties go to the earlier column; ``inf`` ranks first), found in ``k`` arg-max
-    passes instead of a full sort of every row. The joined text is built once per
+    (:func:`aescope.explain.top_columns`). The joined text is built once per
     distinct combination (a few thousand at most) rather than once per row: both
     cost more than scoring when done row by row.
     """
-    values = np.array(errors)  # a copy (chosen cells are masked below), in its own dtype
-    n, width = values.shape
+    n, width = errors.shape
     k = min(k, width)
-    rows = np.arange(n)
-    code = np.zeros(n, dtype=np.int64)
-    exact = width**k < 2**62  # one integer per combination
-    picks = []
-    for _ in range(k):
-        best = values.argmax(axis=1)
-        values[rows, best] = -np.inf
-        picks.append(best)
-        if exact:
-            code = code * width + best
+    picks = list(top_columns(errors, k).T)
     names = np.asarray(columns, dtype=object)
+    exact = width**k < 2**62  # one integer per combination
     if not exact:  # very wide top-k: join column by column
         joined = names[picks[0]].astype(str)
         for pick in picks[1:]:
             joined = np.char.add(np.char.add(joined, ","), names[pick].astype(str))
         return joined.astype(object)
+    code = np.zeros(n, dtype=np.int64)
+    for pick in picks:
+        code = code * width + pick
     distinct, inverse = _distinct(code, width**k)
     texts = np.empty(len(distinct), dtype=object)
     for i, c in enumerate(distinct.tolist()):

@@ -33,6 +33,7 @@ from aescope.data.validate import check_labels, validate_frame
 from aescope.engine import TrainConfig, encode, reconstruct, train
 from aescope.ensemble import Calibration, EnsembleScorer, ScoreParts
 from aescope.errors import ConfigError, DataValidationError, ModelFileError
+from aescope.explain import error_shares
 from aescope.model import Architecture, default_training, load_architecture
 from aescope.modelfile import load_model_bytes, load_model_file, model_file_bytes, save_model_file
 from aescope.preprocess import FittedPreprocessor, PreprocessSpec, check_columns, fit_preprocessor
@@ -520,12 +521,7 @@ def rank_features(errors: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     values = errors.to_numpy()
     order = np.argsort(-values, axis=1, kind="stable")[:, :k]
     names = np.asarray(errors.columns)[order]
-    # An overflowing (infinite) error takes the whole share, split among such features.
-    infinite = np.isinf(values)
-    weights = np.where(infinite.any(axis=1, keepdims=True), infinite.astype(float), values)
-    shares = np.take_along_axis(weights, order, axis=1) / np.maximum(
-        weights.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny
-    )
+    shares = error_shares(values, order)
     out = {}
     for j in range(k):
         out[f"feature_{j + 1}"] = names[:, j]

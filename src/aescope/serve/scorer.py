@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from aescope.errors import OptionalDependencyError
+from aescope.explain import error_shares, top_columns
 from aescope.export.onnx import build_model
 from aescope.export.recipe import ScoreRecipe, recipe_from_detector
 
@@ -121,25 +122,7 @@ class Scorer:
         return self.session.run(None, {"input": np.ascontiguousarray(x, dtype=np.float64)})
 
     def top_features(self, errors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Names and error shares of each row's ``k`` largest per-feature errors.
-
-        The ranking of :func:`aescope.detector.rank_features` (largest first, ties to
-        the earlier column, as a stable argsort), by ``k`` argmax passes: for k = 3 on
-        1,000 rows that measured 0.13 ms against 0.42 ms for the full argsort.
-        """
-        k = min(k, errors.shape[1])
-        work = errors.copy()
-        rows = np.arange(len(errors))
-        order = np.empty((len(errors), k), dtype=np.intp)
-        for j in range(k):
-            order[:, j] = work.argmax(axis=1)  # first maximum: the stable order's tie-break
-            work[rows, order[:, j]] = -np.inf
-        total = np.maximum(errors.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
-        picked = np.take_along_axis(errors, order, axis=1)
-        with np.errstate(invalid="ignore"):
-            shares = picked / total
-        overflowed = np.isinf(total[:, 0])
-        if overflowed.any():  # an error beyond float32: the infinite ones share it equally
-            count = np.isinf(errors[overflowed]).sum(axis=1, keepdims=True)
-            shares[overflowed] = np.isinf(picked[overflowed]) / count
-        return self.feature_columns[order], shares
+        """Names and error shares of each row's ``k`` largest per-feature errors
+        (:mod:`aescope.explain`: the ranking of ``rank_features``)."""
+        order = top_columns(errors, k)
+        return self.feature_columns[order], error_shares(errors, order)
