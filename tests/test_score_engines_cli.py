@@ -126,3 +126,34 @@ def test_a_bad_cell_on_a_worker_is_one_error_line_and_no_output(setup, engine, r
     assert len(errors) == 1 and errors[0].startswith(where), result.output
     assert "Traceback" not in result.output
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("engine", ["local", "dask", "spark"])
+def test_a_negative_threshold_flags_like_the_single_file_command(setup, engine, request):
+    """Scores are z-scores, so a threshold below 0 is legitimate on every engine."""
+    dask_cluster = request.getfixturevalue("dask_cluster") if engine == "dask" else None
+    if engine == "spark":
+        request.getfixturevalue("spark_local")
+    d, model, folder, _ = setup
+    common = ["--id", "tx_id", "--ignore-extra-columns", "--threshold", "-0.5"]
+    reference = d / f"neg-reference-{engine}.parquet"
+    argv = ["score", str(model), str(d / "whole.parquet"), "-o", str(reference), *common]
+    assert runner.invoke(app, argv).exit_code == 0
+    want = pq.read_table(reference).to_pandas()
+    assert 0 < want["flag"].sum() < len(want)  # the threshold is what splits the rows
+    out = d / f"neg-{engine}"
+    argv = ["score", str(model), str(folder), "-o", str(out), *common]
+    result = runner.invoke(app, [*argv, *_engine_args(engine, dask_cluster)])
+    assert result.exit_code == 0, result.output
+    assert_same_scores(_read(out), want)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_threshold_that_is_not_finite_is_refused_for_a_folder_too(setup, value):
+    d, model, folder, _ = setup
+    out = d / f"never-{value}"
+    argv = ["score", str(model), str(folder), "-o", str(out), "--threshold", value]
+    result = runner.invoke(app, [*argv, "--engine", "dask"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --threshold must be a finite number"), result.output
+    assert not out.exists()

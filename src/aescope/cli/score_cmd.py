@@ -95,6 +95,8 @@ def score(
 ) -> None:
     """Score every row: anomaly score, 0/1 flag and the features that drove it."""
     with user_errors():
+        if threshold is not None and not math.isfinite(threshold):
+            raise ConfigError(f"--threshold must be a finite number, got {threshold}")
         if _check_engine(engine, scheduler, master, workers) or input_path.is_dir():
             _score_folder(
                 model, input_path, output, engine, scheduler, master, workers, id_column, top_k,
@@ -106,8 +108,6 @@ def score(
         from aescope.detector import AutoencoderDetector
 
         check_id_column(id_column)
-        if threshold is not None and not math.isfinite(threshold):
-            raise ConfigError(f"--threshold must be a finite number, got {threshold}")
         to_stdout = str(output) == STDOUT
         target = None
         if not to_stdout:

@@ -10,6 +10,8 @@ rows keep their order and their identity.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,8 +58,11 @@ def score_options(
         raise ConfigError(f"top_k must be a whole number >= 0, got {top_k!r}")
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be a whole number >= 1, got {chunk_rows!r}")
-    if threshold is not None and not threshold >= 0:
-        raise ConfigError(f"threshold must be >= 0, got {threshold!r}")
+    if threshold is not None and not (
+        isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+        and math.isfinite(threshold)
+    ):  # scores are z-scores: any finite threshold, negative ones included
+        raise ConfigError(f"threshold must be a finite number, got {threshold!r}")
     return ScoreOptions(ids, top_k, on_invalid, threshold, chunk_rows)  # type: ignore[arg-type]
 
 
