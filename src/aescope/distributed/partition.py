@@ -11,7 +11,6 @@ rows keep their order and their identity.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,7 +58,8 @@ def score_options(
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be a whole number >= 1, got {chunk_rows!r}")
     if threshold is not None and not (
-        isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+        isinstance(threshold, (int, float))
+        and not isinstance(threshold, bool)
         and math.isfinite(threshold)
     ):  # scores are z-scores: any finite threshold, negative ones included
         raise ConfigError(f"threshold must be a finite number, got {threshold!r}")
