@@ -7,9 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aescope.engine import encode, forward, forward_all, init_params, reconstruct
-from aescope.engine.forward import _chunk_size
-from aescope.errors import ArchitectureError, DataValidationError
+from aescope.engine import (
+    encode,
+    forward,
+    forward_all,
+    init_params,
+    reconstruct,
+    reconstruction_errors,
+)
+from aescope.engine.forward import _chunk_size, _tail_size
+from aescope.errors import ArchitectureError, ConfigError, DataValidationError
 from aescope.model import get_preset
 
 ARCH = get_preset("seed-best", n_features=5)
@@ -49,6 +56,34 @@ def test_chunk_sizes_are_bounded_powers_of_two():
     assert _chunk_size(65536, 65536) == 65536
     assert _chunk_size(10**6, 65536) == 65536
     assert _chunk_size(1, 64) == 64
+
+
+def test_the_last_block_is_padded_to_a_sixteenth_of_a_chunk():
+    assert _tail_size(100_000 - 65536, 65536) == 36864  # not a whole 65,536
+    assert _tail_size(1, 65536) == 4096
+    assert _tail_size(65536, 65536) == 65536
+    assert _tail_size(5, 512) == 256  # never below MIN_CHUNK_ROWS
+
+
+def test_rows_score_the_same_whatever_block_they_fall_in():
+    x = np.random.default_rng(1).standard_normal((5000, 5)).astype(np.float32)
+    whole = reconstruct(ARCH, PARAMS, x)
+    for batch_size in (4096, 3000, 1024):  # tails of 904, 2000 and 904 rows, padded
+        np.testing.assert_array_equal(reconstruct(ARCH, PARAMS, x, batch_size), whole)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae"])
+def test_errors_are_computed_with_the_reconstruction(loss):
+    x = np.random.default_rng(2).standard_normal((300, 5)).astype(np.float32)
+    x[7, 2] = 3e38  # squared, its error overflows float32: +inf, never NaN
+    diff = reconstruct(ARCH, PARAMS, x) - x
+    with np.errstate(over="ignore"):
+        want = np.abs(diff) if loss == "mae" else diff * diff
+    got = reconstruction_errors(ARCH, PARAMS, x, loss)
+    assert got.dtype == np.float32 and np.isposinf(got[7, 2]) == (loss == "mse")
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    with pytest.raises(ConfigError, match="loss must be"):
+        reconstruction_errors(ARCH, PARAMS, x, "huber")
 
 
 def test_wrong_shapes_are_named():

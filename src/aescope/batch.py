@@ -16,6 +16,7 @@ they are counted.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,9 +32,11 @@ import pyarrow.parquet as pq
 
 from aescope._atomic import atomic_path
 from aescope.data.stream import TableStream
+from aescope.data.validate import numeric_column
 from aescope.detector import AutoencoderDetector
 from aescope.errors import ConfigError, DataValidationError
 from aescope.explain import top_columns
+from aescope.preprocess import column_values, unusable_cells
 
 OUTPUT_COLUMNS = ("score", "flag", "top_features")
 ON_INVALID = ("error", "skip", "flag")
@@ -115,23 +118,24 @@ def score_frame(
     if on_invalid not in ON_INVALID:
         raise ConfigError(f"on_invalid must be one of {', '.join(ON_INVALID)}, got {on_invalid!r}")
     cut = detector.threshold_ if threshold is None else threshold
-    used = frame[detector.columns_used_]
-    if on_invalid == "error" or len(used) == 0:
-        bad = np.zeros(len(used), dtype=bool)  # the detector refuses a bad cell by name
-    else:
-        bad = detector.preprocessor_.invalid_rows(used)
+    preprocessor = detector.preprocessor_
+    columns = detector.columns_used_
+    z = preprocessor.scale_values(column_values(frame, columns, numeric_column))
+    unusable = unusable_cells(z)
+    bad = unusable.any(axis=1)
     any_bad = bool(bad.any())
-    good = used[~bad] if any_bad else used  # no copy in the usual case
-    scores = np.full(len(used), np.inf)
-    names = np.full(len(used), "", dtype=object)
+    if any_bad and on_invalid == "error":
+        raise preprocessor.refusal(frame, unusable)
+    good = z[~bad] if any_bad else z
+    scores = np.full(len(z), np.inf)
+    names = np.full(len(z), "", dtype=object)
     if len(good):
-        if top_k > 0:  # one pass gives both the score and the per-feature explanation
-            scores[~bad], errors = detector.score_with_errors(good)
-            names[~bad] = top_feature_names(errors.to_numpy(), detector.columns_used_, top_k)
-        else:
-            scores[~bad] = detector.score_samples(good)
-    if any_bad:
-        names[bad] = _invalid_columns(detector, used[bad])
+        scores[~bad], errors = detector.score_transformed(np.ascontiguousarray(good, np.float32))
+        if top_k > 0:  # the same pass gives the score and the per-feature explanation
+            names[~bad] = top_feature_names(errors, columns, top_k, overwrite=True)
+    if any_bad:  # the columns whose values could not be used
+        labels = np.asarray(columns, dtype=object)
+        names[bad] = [",".join(labels[cells]) for cells in unusable[bad]]
     out = pd.DataFrame(index=frame.index)
     if id_column:
         out[id_column] = frame[id_column].to_numpy()
@@ -144,57 +148,67 @@ def score_frame(
     return out, int(bad.sum())
 
 
-def top_feature_names(errors: np.ndarray, columns: Sequence[str], k: int) -> np.ndarray:
+def top_feature_names(
+    errors: np.ndarray, columns: Sequence[str], k: int, *, overwrite: bool = False
+) -> np.ndarray:
     """Each row's ``k`` largest-error columns, comma-joined, largest first.
 
     The same names, in the same order, as :func:`aescope.detector.rank_features`
-    (:func:`aescope.explain.top_columns`). The joined text is built once per
-    distinct combination (a few thousand at most) rather than once per row: both
-    cost more than scoring when done row by row.
+    (:func:`aescope.explain.top_columns`). Each combination of columns is one
+    integer; its text is joined once and kept (:func:`_combination_texts`), since
+    joining text row by row costs more than scoring the row. With ``overwrite`` the
+    ranking scribbles over ``errors`` (:func:`~aescope.explain.top_columns`).
     """
-    n, width = errors.shape
+    width = errors.shape[1]
     k = min(k, width)
-    picks = list(top_columns(errors, k).T)
+    picks = list(top_columns(errors, k, overwrite=overwrite).T)
     names = np.asarray(columns, dtype=object)
-    exact = width**k < 2**62  # one integer per combination
-    if not exact:  # very wide top-k: join column by column
+    if width**k > MAX_COMBINATIONS:  # very wide top-k: join column by column
         joined = names[picks[0]].astype(str)
         for pick in picks[1:]:
             joined = np.char.add(np.char.add(joined, ","), names[pick].astype(str))
         return joined.astype(object)
-    code = np.zeros(n, dtype=np.int64)
+    code = np.zeros(len(errors), dtype=np.int64)
     for pick in picks:
         code = code * width + pick
-    distinct, inverse = _distinct(code, width**k)
-    texts = np.empty(len(distinct), dtype=object)
-    for i, c in enumerate(distinct.tolist()):
-        parts = []
-        for _ in range(k):
-            c, j = divmod(c, width)
-            parts.append(names[j])
-        texts[i] = ",".join(reversed(parts))
-    return texts[inverse]
+    return _combination_texts(tuple(names), k).of(code)
 
 
-def _distinct(code: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(code, return_inverse=True)``, by a lookup table when codes are small."""
-    if bound > 1 << 24:
-        return np.unique(code, return_inverse=True)
-    seen = np.zeros(bound, dtype=bool)
-    seen[code] = True
-    distinct = np.flatnonzero(seen)
-    position = np.zeros(bound, dtype=np.int64)
-    position[distinct] = np.arange(len(distinct))
-    return distinct, position[code]
+MAX_COMBINATIONS = 1 << 20
+"""Above this many possible top-k combinations (e.g. 110 columns, k = 3) their texts are
+not kept: the table of texts alone would take 8 MB."""
 
 
-def _invalid_columns(detector: AutoencoderDetector, rows: pd.DataFrame) -> list[str]:
-    """For each invalid row, the columns whose values could not be used, comma-joined."""
-    with np.errstate(over="ignore"):
-        z = detector.preprocessor_.scaled(rows)
-    bad = ~np.isfinite(z) | (np.abs(z) > np.finfo(np.float32).max)
-    columns = np.asarray(detector.columns_used_, dtype=object)
-    return [",".join(columns[flags]) for flags in bad]
+class _CombinationTexts:
+    """The text of every top-k combination of ``columns``, joined the first time it is seen.
+
+    Kept across chunks and files (one per model and ``k``), so after the first chunks
+    a scoring run joins no text at all: ``of`` is one array lookup. Two threads may
+    join the same text at once; they write the same value.
+    """
+
+    def __init__(self, columns: tuple[str, ...], k: int) -> None:
+        self.columns, self.k = columns, k
+        self.texts = np.empty(len(columns) ** k, dtype=object)
+        self.joined = np.zeros(len(columns) ** k, dtype=bool)
+
+    def of(self, code: np.ndarray) -> np.ndarray:
+        new = code[~self.joined[code]]
+        if len(new):
+            width = len(self.columns)
+            for c in np.unique(new).tolist():
+                parts, rest = [], c
+                for _ in range(self.k):
+                    rest, j = divmod(rest, width)
+                    parts.append(self.columns[j])
+                self.texts[c] = ",".join(reversed(parts))
+            self.joined[new] = True
+        return self.texts[code]
+
+
+@functools.lru_cache(maxsize=16)
+def _combination_texts(columns: tuple[str, ...], k: int) -> _CombinationTexts:
+    return _CombinationTexts(columns, k)
 
 
 class TableSink:
@@ -223,10 +237,14 @@ class TableSink:
         if self._schema is None:
             self._schema = pa.Schema.from_pandas(frame, preserve_index=False)
             if self.kind == "parquet":
-                self._writer = pq.ParquetWriter(self._stream, self._schema)
+                # Dictionary pages only where values repeat: for unique ids and scores
+                # they cost half the write time and make the file larger.
+                repeated = [c for c in ("flag", "top_features") if c in self._schema.names]
+                self._writer = pq.ParquetWriter(self._stream, self._schema, use_dictionary=repeated)
             else:
                 self._writer = pa_csv.CSVWriter(self._stream, self._schema)
-        table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+        # nthreads=1: a few columns convert faster than a thread pool starts
+        table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False, nthreads=1)
         self._writer.write_table(table)
 
     def __exit__(

@@ -239,6 +239,18 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         parts = self._parts(self.preprocessor_.transform(frame))
         return parts.score, self._error_frame(parts, frame.index)
 
+    def score_transformed(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and per-feature errors (an array) of rows already scaled and checked.
+
+        ``x`` is what ``preprocessor_.transform`` returns: float32, one column per
+        :attr:`columns_used_`. For batch scorers that validate and scale whole
+        chunks themselves (:func:`aescope.batch.score_frame`), skipping the
+        per-call checks and copies of :meth:`score_with_errors`.
+        """
+        check_is_fitted(self, "scorer_")
+        parts = self._parts(np.asarray(x, dtype=np.float32))
+        return parts.score, parts.feature_errors
+
     def decision_function(self, X: Any) -> np.ndarray:
         """Same as :meth:`score_samples` (PyOD's convention)."""
         return self.score_samples(X)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from aescope.engine import reconstruct
+from aescope.engine import reconstruction_errors
 from aescope.engine.params import Params
 from aescope.errors import ConfigError
 from aescope.model.spec import Architecture
@@ -134,20 +134,22 @@ class EnsembleScorer:
     def _feature_errors(self, x: np.ndarray) -> np.ndarray:
         """Mean over replicas of each replica's errors divided by its feature scales."""
         assert self.feature_scales is not None
-        total = np.zeros(x.shape, dtype=np.float64)
-        for scale, errors in zip(self.feature_scales, self._replica_errors(x), strict=True):
+        replicas = zip(self.feature_scales, self._replica_errors(x), strict=True)
+        scale, errors = next(replicas)
+        total = errors / scale  # float64; no zeros to add to: one pass fewer per replica
+        for scale, errors in replicas:
             total += errors / scale
-        return total / self.n_models
+        if self.n_models > 1:
+            total /= self.n_models
+        return total
 
     def _replica_errors(self, x: np.ndarray) -> Iterator[np.ndarray]:
-        """Per-replica elementwise errors, one replica at a time (memory: one n × d array)."""
+        """Per-replica elementwise errors, one replica at a time (memory: one n × d array).
+
+        A row so extreme that its error overflows float32 is as anomalous as can be: +inf,
+        never NaN (which compares below every threshold and passes as normal)."""
         for params in self.replicas:
-            with np.errstate(over="ignore", invalid="ignore"):
-                diff = reconstruct(self.arch, params, x) - x
-                errors = np.abs(diff) if self.loss == "mae" else diff * diff
-            # A row so extreme that its error overflows float32 is as anomalous as can be:
-            # +inf, never NaN (which compares below every threshold and passes as normal).
-            yield np.where(np.isnan(errors), np.inf, errors)
+            yield reconstruction_errors(self.arch, params, x, self.loss)
 
     def _distances(self, x: np.ndarray, self_rows: np.ndarray | None = None) -> np.ndarray:
         if self.reference is None:

@@ -9,7 +9,7 @@ numbers that a model file can store as JSON and reload without pickle.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -75,29 +75,41 @@ class FittedPreprocessor:
         scaling overflows float32 (``1e39``) — is an error naming its column, row and value.
         """
         z = self.scaled(frame)
-        bad = ~np.isfinite(z) | (np.abs(z) > FLOAT32_MAX)
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            name = self.output_columns[col]
-            raise DataValidationError(
-                f"column {name!r}, row {_row_label(frame, row)!r}: "
-                f"{_why_invalid(frame[name].iloc[row], name in self.spec.log1p)}"
-            )
-        return z.astype(np.float32)
+        unusable = unusable_cells(z)
+        if unusable.any():
+            raise self.refusal(frame, unusable)
+        return np.ascontiguousarray(z, dtype=np.float32)  # rows contiguous, as XLA takes them
 
     def scaled(self, frame: pd.DataFrame) -> np.ndarray:
         """Centred and scaled float64 values of the modelled columns, unchecked: NaN or
         inf where a cell cannot be used (see :meth:`invalid_rows`)."""
         check_columns(frame.columns, self.input_columns, required=self.output_columns)
+        return self.scale_values(column_values(frame, self.output_columns))
+
+    def scale_values(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (float64, one column per output column, in order) log1p'd, centred
+        and scaled **in place**, unchecked; for callers that gathered the columns
+        themselves (the batch scorer) and so need no further copy."""
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            x = _apply_log1p(frame[list(self.output_columns)], self.spec.log1p)
-            return (x - self.center) / self.scale
+            _log1p_in_place(values, [self.output_columns.index(c) for c in self.spec.log1p])
+            values -= self.center
+            values /= self.scale
+        return values
+
+    def refusal(self, frame: pd.DataFrame, unusable: np.ndarray) -> DataValidationError:
+        """The error for the first unusable cell (by row, then column) of ``frame``'s
+        scaled values, naming its column, row and raw value."""
+        row, col = np.argwhere(unusable)[0]
+        name = self.output_columns[col]
+        return DataValidationError(
+            f"column {name!r}, row {_row_label(frame, row)!r}: "
+            f"{_why_invalid(frame[name].iloc[row], name in self.spec.log1p)}"
+        )
 
     def invalid_rows(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows :meth:`transform` would refuse (a bool per row), for callers that skip
         or flag them instead."""
-        z = self.scaled(frame)
-        return (~np.isfinite(z) | (np.abs(z) > FLOAT32_MAX)).any(axis=1)
+        return unusable_cells(self.scaled(frame)).any(axis=1)
 
     def usable_range(self) -> tuple[np.ndarray, np.ndarray]:
         """Per input column, the raw values whose scaled value stays within float32.
@@ -200,13 +212,39 @@ def check_columns(
         )
 
 
+def unusable_cells(z: np.ndarray) -> np.ndarray:
+    """Scaled cells the network cannot take: NaN, infinite, or beyond float32's range."""
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(z) <= FLOAT32_MAX)  # NaN compares False: unusable too
+
+
+def column_values(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    convert: Callable[[pd.Series, str], np.ndarray] | None = None,
+) -> np.ndarray:
+    """``frame[columns]`` as a new float64 matrix, filled column by column (one copy;
+    selecting the columns first would make two; column-major, so each column is one
+    contiguous write). ``convert(column, name)``, when
+    given, turns each column into numbers (and refuses what is not one)."""
+    values = np.empty((len(frame), len(columns)), dtype=np.float64, order="F")
+    for j, name in enumerate(columns):
+        column = frame[name]
+        values[:, j] = convert(column, name) if convert else column.to_numpy(dtype=np.float64)
+    return values
+
+
+def _log1p_in_place(x: np.ndarray, positions: Sequence[int]) -> None:
+    """``log1p`` of the columns at ``positions``; NaN where a value is <= -1."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j in positions:
+            x[:, j] = np.where(x[:, j] > -1, np.log1p(x[:, j]), np.nan)
+
+
 def _apply_log1p(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     """The frame's values as float64, ``log1p`` applied to ``columns`` (NaN where <= -1)."""
     x = frame.to_numpy(dtype=np.float64, copy=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name in columns:
-            j = frame.columns.get_loc(name)
-            x[:, j] = np.where(x[:, j] > -1, np.log1p(x[:, j]), np.nan)
+    _log1p_in_place(x, [frame.columns.get_loc(name) for name in columns])
     return x
 
 

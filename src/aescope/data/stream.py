@@ -69,12 +69,16 @@ class TableStream:
             blocks = _rebatch(self._csv_blocks(numeric, text), rows)
         start = 0
         for block in blocks:
-            frame = block.to_pandas() if isinstance(block, pa.Table) else block
+            # split_blocks: one array per column, not one copied 2-D block (columns are
+            # read one by one downstream)
+            frame = block.to_pandas(split_blocks=True) if isinstance(block, pa.Table) else block
             frame.index = pd.RangeIndex(start, start + len(frame))
             for name in numeric:
-                frame[name] = numeric_column(frame[name], name, str(self.path))
+                values = numeric_column(frame[name], name, str(self.path))
+                if frame[name].dtype != values.dtype:  # float64 columns are kept as they are
+                    frame[name] = values
             start += len(frame)
-            yield frame[wanted]
+            yield frame if list(frame.columns) == wanted else frame[wanted]
 
     # ------------------------------------------------------------------ formats
     def _parquet_blocks(self, wanted: list[str], rows: int) -> Iterator[pa.Table]:

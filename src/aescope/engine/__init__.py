@@ -2,7 +2,13 @@
 
 from aescope.engine.config import TrainConfig, make_optimizer
 from aescope.engine.devices import set_host_device_count
-from aescope.engine.forward import encode, forward, forward_all, reconstruct
+from aescope.engine.forward import (
+    encode,
+    forward,
+    forward_all,
+    reconstruct,
+    reconstruction_errors,
+)
 from aescope.engine.loop import shuffle_order, train
 from aescope.engine.objective import activity_penalty, kernel_penalty, objective, row_loss
 from aescope.engine.params import Params, init_params, seed_keys
@@ -23,6 +29,7 @@ __all__ = [
     "make_optimizer",
     "objective",
     "reconstruct",
+    "reconstruction_errors",
     "row_loss",
     "seed_keys",
     "set_host_device_count",
