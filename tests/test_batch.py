@@ -97,3 +97,15 @@ def test_a_bad_cell_is_refused_by_column_row_and_value(detector, rows, value, me
         assert flagged.loc[9, "top_features"] == "V4"
         skipped, invalid = score_frame(detector, bad, on_invalid="skip")
         assert invalid == 1 and 9 not in skipped.index and len(skipped) == len(rows) - 1
+
+
+@pytest.mark.parametrize(
+    ("width", "k"),
+    [(110, 3), (30, 13)],  # too many combinations to keep; beyond one int64 per combination
+)
+def test_names_of_wide_tables_take_the_other_paths_with_the_same_result(width, k):
+    rng = np.random.default_rng(width)
+    errors = rng.random((400, width))
+    columns = [f"c{j}" for j in range(width)]
+    want = _joined(rank_features(pd.DataFrame(errors, columns=columns), k), k)
+    assert list(top_feature_names(errors, columns, k)) == want

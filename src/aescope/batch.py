@@ -162,53 +162,63 @@ def top_feature_names(
     width = errors.shape[1]
     k = min(k, width)
     picks = list(top_columns(errors, k, overwrite=overwrite).T)
-    names = np.asarray(columns, dtype=object)
-    if width**k > MAX_COMBINATIONS:  # very wide top-k: join column by column
-        joined = names[picks[0]].astype(str)
+    names = tuple(str(c) for c in columns)
+    if width**k >= 2**62:  # beyond one int64 per combination: join column by column
+        labels = np.asarray(names, dtype=object)
+        joined = labels[picks[0]].astype(str)
         for pick in picks[1:]:
-            joined = np.char.add(np.char.add(joined, ","), names[pick].astype(str))
+            joined = np.char.add(np.char.add(joined, ","), labels[pick].astype(str))
         return joined.astype(object)
     code = np.zeros(len(errors), dtype=np.int64)
     for pick in picks:
         code = code * width + pick
-    return _combination_texts(tuple(names), k).of(code)
+    if width**k > MAX_KEPT_COMBINATIONS:  # too many to keep: join the distinct ones
+        distinct, inverse = np.unique(code, return_inverse=True)
+        return np.asarray(_joined(distinct, names, k), dtype=object)[inverse]
+    return _combination_texts(names, k).of(code)
 
 
-MAX_COMBINATIONS = 1 << 20
-"""Above this many possible top-k combinations (e.g. 110 columns, k = 3) their texts are
-not kept: the table of texts alone would take 8 MB."""
+MAX_KEPT_COMBINATIONS = 1 << 20
+"""Up to this many possible top-k combinations (102 columns at k = 3) their texts are
+kept between chunks; the table of them takes at most 8 MB."""
+
+
+def _joined(codes: np.ndarray, names: tuple[str, ...], k: int) -> list[str]:
+    """The comma-joined names of each combination code (largest error first)."""
+    texts = []
+    for code in codes.tolist():
+        parts = []
+        for _ in range(k):
+            code, j = divmod(code, len(names))
+            parts.append(names[j])
+        texts.append(",".join(reversed(parts)))
+    return texts
 
 
 class _CombinationTexts:
-    """The text of every top-k combination of ``columns``, joined the first time it is seen.
+    """The text of every top-k combination of ``names``, joined the first time it is seen.
 
     Kept across chunks and files (one per model and ``k``), so after the first chunks
-    a scoring run joins no text at all: ``of`` is one array lookup. Two threads may
-    join the same text at once; they write the same value.
+    a scoring run joins no text at all: :meth:`of` is one array lookup. Two threads
+    may join the same text at once; they write the same value.
     """
 
-    def __init__(self, columns: tuple[str, ...], k: int) -> None:
-        self.columns, self.k = columns, k
-        self.texts = np.empty(len(columns) ** k, dtype=object)
-        self.joined = np.zeros(len(columns) ** k, dtype=bool)
+    def __init__(self, names: tuple[str, ...], k: int) -> None:
+        self.names, self.k = names, k
+        self.texts = np.empty(len(names) ** k, dtype=object)
+        self.known = np.zeros(len(names) ** k, dtype=bool)
 
     def of(self, code: np.ndarray) -> np.ndarray:
-        new = code[~self.joined[code]]
+        new = np.unique(code[~self.known[code]])
         if len(new):
-            width = len(self.columns)
-            for c in np.unique(new).tolist():
-                parts, rest = [], c
-                for _ in range(self.k):
-                    rest, j = divmod(rest, width)
-                    parts.append(self.columns[j])
-                self.texts[c] = ",".join(reversed(parts))
-            self.joined[new] = True
+            self.texts[new] = _joined(new, self.names, self.k)
+            self.known[new] = True
         return self.texts[code]
 
 
 @functools.lru_cache(maxsize=16)
-def _combination_texts(columns: tuple[str, ...], k: int) -> _CombinationTexts:
-    return _CombinationTexts(columns, k)
+def _combination_texts(names: tuple[str, ...], k: int) -> _CombinationTexts:
+    return _CombinationTexts(names, k)
 
 
 class TableSink:
