@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,12 @@ from sklearn.preprocessing import FunctionTransformer
 
 from aescope.detector import AutoencoderDetector
 from aescope.engine import reconstruct
-from aescope.errors import ConfigError, DataValidationError, ModelFileError
+from aescope.errors import (
+    ConfigError,
+    DataValidationError,
+    LabelLikeColumnWarning,
+    ModelFileError,
+)
 from aescope.model import Architecture, Layer
 from aescope.preprocess import PreprocessSpec
 
@@ -289,3 +295,17 @@ def test_an_overflowing_row_scores_inf_and_is_flagged():
     rows.iloc[2, 0] = 1e39  # beyond float32 once scaled: refused, naming the cell
     with pytest.raises(DataValidationError, match=r"row 2: value 1e\+39 is too large"):
         detector.score_samples(rows)
+
+
+def test_fitting_on_a_label_like_column_warns_unless_it_is_dropped():
+    """The CLI refuses a column named like the answer; the API warns (filterable)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_normal((300, 3)), columns=["a", "b", "c"])
+    frame["Is Fraud"] = 0.0
+    small = {"epochs": 1, "n_models": 1, "neighbors": 0}
+    with pytest.warns(LabelLikeColumnWarning, match="column 'Is Fraud' looks like a label"):
+        AutoencoderDetector(**small).fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LabelLikeColumnWarning)
+        AutoencoderDetector(**small).fit(frame.drop(columns="Is Fraud"))
+        AutoencoderDetector(preprocessing=PreprocessSpec(drop=("Is Fraud",)), **small).fit(frame)

@@ -18,6 +18,7 @@ aescope's score to compare with them.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from aescope import __version__
 from aescope.data.dataset import frame_fingerprint
-from aescope.data.validate import check_labels, validate_frame
+from aescope.data.validate import check_labels, label_like_columns, validate_frame
 from aescope.engine import TrainConfig, encode, reconstruct, train
 from aescope.ensemble import Calibration, EnsembleScorer, ScoreParts
-from aescope.errors import ConfigError, DataValidationError, ModelFileError
+from aescope.errors import (
+    ConfigError,
+    DataValidationError,
+    LabelLikeColumnWarning,
+    ModelFileError,
+)
 from aescope.explain import error_shares
 from aescope.model import Architecture, default_training, load_architecture
 from aescope.modelfile import load_model_bytes, load_model_file, model_file_bytes, save_model_file
@@ -135,6 +141,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         """
         self._check_params()
         frame = self._input_frame(X, fitting=True)
+        _warn_label_like(frame.columns, self.preprocessing)
         rng = np.random.default_rng(self.random_state)
         if validation_data is None:
             order = rng.permutation(len(frame))
@@ -525,6 +532,19 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         labels = None if len(parts) < 2 or parts[1] is None else _labels(parts[1], len(frame))
         amount = parts[2] if len(parts) == 3 else None
         return frame, labels, amount
+
+
+def _warn_label_like(columns: Any, spec: PreprocessSpec | None) -> None:
+    """Warn about a modelled column whose name says it is the label (the CLI refuses it)."""
+    dropped = set(spec.drop) if spec is not None else set()
+    for name in label_like_columns([c for c in columns if c not in dropped]):
+        warnings.warn(
+            f"column {name!r} looks like a label: training on it leaks the answer into "
+            "the scores. Leave it out of X (or drop it with PreprocessSpec(drop=...)) "
+            "unless it really is a feature",
+            LabelLikeColumnWarning,
+            stacklevel=3,
+        )
 
 
 def rank_features(errors: pd.DataFrame, k: int = 3) -> pd.DataFrame:

@@ -47,3 +47,9 @@ class OutputError(AescopeError, OSError):
 
 class OptionalDependencyError(AescopeError, ImportError):
     """A feature needs an optional extra that is not installed (the message names it)."""
+
+
+class LabelLikeColumnWarning(UserWarning):
+    """A training column's name says it holds the answer (``Class``, ``is_fraud``...):
+    an autoencoder trained on it leaks the label into its scores. The command line
+    refuses such a column; the Python API warns (filter this class to silence it)."""

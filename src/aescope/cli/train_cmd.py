@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +22,7 @@ from aescope.cli._common import (
     user_errors,
 )
 from aescope.cli._outputs import check_output_file
-from aescope.errors import ConfigError, DataValidationError
+from aescope.errors import ConfigError, DataValidationError, LabelLikeColumnWarning
 
 if TYPE_CHECKING:
     from aescope.data import Dataset
@@ -146,6 +147,8 @@ def train(
         dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir, drop=left_out)
         if not allow_label_like:
             _refuse_label_like(dataset)
+        # Checked here by name (refused, or allowed on purpose): no second, Python warning.
+        warnings.filterwarnings("ignore", category=LabelLikeColumnWarning)
         start_jax()
         run_training(
             dataset,
