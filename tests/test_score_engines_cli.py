@@ -59,17 +59,21 @@ def _engine_args(engine: str, dask_cluster) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("engine", ["local", "dask", "spark"])
-def test_every_engine_writes_the_single_file_rows_in_order(setup, engine, request):
+def _started_engine_args(engine: str, request) -> list[str]:
+    """The engine's options, with its session cluster started (Dask) or active (Spark)."""
     dask_cluster = request.getfixturevalue("dask_cluster") if engine == "dask" else None
     if engine == "spark":
         request.getfixturevalue("spark_local")
+    return _engine_args(engine, dask_cluster)
+
+
+@pytest.mark.parametrize("engine", ["local", "dask", "spark"])
+def test_every_engine_writes_the_single_file_rows_in_order(setup, engine, request):
+    engine_args = _started_engine_args(engine, request)
     d, model, folder, reference = setup
     out = d / f"out-{engine}"
     argv = ["score", str(model), str(folder), "-o", str(out), "--id", "tx_id"]
-    result = runner.invoke(
-        app, [*argv, "--ignore-extra-columns", *_engine_args(engine, dask_cluster)]
-    )
+    result = runner.invoke(app, [*argv, "--ignore-extra-columns", *engine_args])
     assert result.exit_code == 0, result.output
     assert f"scored 2,400 rows → {out}/" in result.output
     assert_same_scores(_read(out), reference)
@@ -109,7 +113,7 @@ def test_dask_counts_skipped_rows_like_the_local_engine(setup, dask_cluster, tmp
 
 @pytest.mark.parametrize("engine", ["local", "dask"])  # local: files scored side by side
 def test_a_bad_cell_on_a_worker_is_one_error_line_and_no_output(setup, engine, request, tmp_path):
-    dask_cluster = request.getfixturevalue("dask_cluster") if engine == "dask" else None
+    engine_args = _started_engine_args(engine, request)
     _, model, folder, _ = setup
     bad = tmp_path / "bad"
     shutil.copytree(folder, bad)
@@ -118,7 +122,7 @@ def test_a_bad_cell_on_a_worker_is_one_error_line_and_no_output(setup, engine, r
     frame.to_parquet(bad / "part.10.parquet", index=False)
     out = tmp_path / "out"
     argv = ["score", str(model), str(bad), "-o", str(out), "--id", "tx_id"]
-    argv += ["--ignore-extra-columns", *_engine_args(engine, dask_cluster)]
+    argv += ["--ignore-extra-columns", *engine_args]
     result = runner.invoke(app, argv)
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
@@ -131,9 +135,7 @@ def test_a_bad_cell_on_a_worker_is_one_error_line_and_no_output(setup, engine, r
 @pytest.mark.parametrize("engine", ["local", "dask", "spark"])
 def test_a_negative_threshold_flags_like_the_single_file_command(setup, engine, request):
     """Scores are z-scores, so a threshold below 0 is legitimate on every engine."""
-    dask_cluster = request.getfixturevalue("dask_cluster") if engine == "dask" else None
-    if engine == "spark":
-        request.getfixturevalue("spark_local")
+    engine_args = _started_engine_args(engine, request)
     d, model, folder, _ = setup
     common = ["--id", "tx_id", "--ignore-extra-columns", "--threshold", "-0.5"]
     reference = d / f"neg-reference-{engine}.parquet"
@@ -143,7 +145,7 @@ def test_a_negative_threshold_flags_like_the_single_file_command(setup, engine, 
     assert 0 < want["flag"].sum() < len(want)  # the threshold is what splits the rows
     out = d / f"neg-{engine}"
     argv = ["score", str(model), str(folder), "-o", str(out), *common]
-    result = runner.invoke(app, [*argv, *_engine_args(engine, dask_cluster)])
+    result = runner.invoke(app, [*argv, *engine_args])
     assert result.exit_code == 0, result.output
     assert_same_scores(_read(out), want)
 
