@@ -48,13 +48,28 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def _knn(reference: np.ndarray, queries: list[np.ndarray], batch: int = 8192) -> list:
     """Sorted distances to the K_MAX nearest reference rows, for each query matrix."""
+    return [d for d, _ in _knn_with_rows(reference, queries, batch)]
+
+
+def _knn_with_rows(reference: np.ndarray, queries: list[np.ndarray], batch: int = 8192) -> list:
+    """(distances, reference row numbers) of the K_MAX nearest, for each query matrix."""
     nn = NearestNeighbors(n_neighbors=min(K_MAX, len(reference))).fit(reference)
-    return [
-        np.concatenate(
-            [nn.kneighbors(q[i : i + batch])[0] for i in range(0, len(q), batch)]
-        ).astype(np.float32)
-        for q in queries
-    ]
+    out = []
+    for q in queries:
+        found = [nn.kneighbors(q[i : i + batch]) for i in range(0, len(q), batch)]
+        out.append(
+            (
+                np.concatenate([d for d, _ in found]).astype(np.float32),
+                np.concatenate([r for _, r in found]).astype(np.int32),
+            )
+        )
+    return out
+
+
+def _local_scale(reference: np.ndarray, k: int = 5) -> np.ndarray:
+    """Each reference row's mean distance to its k nearest *other* reference rows."""
+    nn = NearestNeighbors(n_neighbors=k + 1).fit(reference)
+    return nn.kneighbors(reference)[0][:, 1:].mean(1).astype(np.float32)
 
 
 def _sub(x: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -88,7 +103,10 @@ def screen_one(source, seed: int, cache: Path) -> None:
     rec["kv"], rec["ks"] = _knn(xt, [xv, xs])
     for n in REFERENCE_SIZES:
         ref = _sub(xt, n, seed) if len(xt) > n else xt
-        rec[f"kv{n}"], rec[f"ks{n}"] = _knn(ref, [xv, xs])
+        (rec[f"kv{n}"], rec[f"iv{n}"]), (rec[f"ks{n}"], rec[f"is{n}"]) = _knn_with_rows(
+            ref, [xv, xs]
+        )
+        rec[f"scale{n}"] = _local_scale(ref)
     rec["norms"] = (xs.astype(np.float64) ** 2).mean(1)
     for name in COMPETITORS:
         spec = REGISTRY[name]
@@ -163,6 +181,13 @@ def pieces(r: dict[str, np.ndarray]) -> dict[str, Pair]:
     for n in REFERENCE_SIZES:
         out[f"knn{n}_kth"] = (r[f"kv{n}"][:, 4], r[f"ks{n}"][:, 4])
         out[f"knn{n}_mean"] = (r[f"kv{n}"][:, :5].mean(1), r[f"ks{n}"][:, :5].mean(1))
+        if f"scale{n}" in r:  # local density: a row's distance against its neighbours' own
+            scale = r[f"scale{n}"].astype(np.float64)
+            out[f"lof{n}"] = tuple(
+                r[f"k{part}{n}"][:, :5].mean(1)
+                / np.maximum(scale[r[f"i{part}{n}"][:, :5]].mean(1), 1e-12)
+                for part in ("v", "s")
+            )
     return out
 
 
@@ -172,6 +197,10 @@ def _hybrid(a: str, b: str, w: float, cal=z, combine: str = "sum"):
         return np.maximum(za, zb) if combine == "max" else za + w * zb
 
     return build
+
+
+def _triple(a: str, b: str, c: str, wb: float = 0.5, wc: float = 0.5):
+    return lambda p: z(p[a]) + wb * z(p[b]) + wc * z(p[c])
 
 
 def _alone(a: str):
@@ -206,7 +235,15 @@ CANDIDATES: list[tuple[str, Callable]] = [
     ("  … 1 AE instead of 4", _hybrid("pf1", "knn4096_mean", 0.5)),
     ("2 AEs, per-feature scaled + 0.25 × kNN term", _hybrid("pf2", "knn4096_mean", 0.25)),
     ("2 AEs, per-feature scaled + 0.75 × kNN term", _hybrid("pf2", "knn4096_mean", 0.75)),
+    (
+        "  … local-density term (5-NN distance / the neighbours' own) instead of kNN",
+        _hybrid("pf4", "lof4096", 0.5),
+    ),
+    ("  … local-density term, weight 1.0", _hybrid("pf4", "lof4096", 1.0)),
+    ("  … local-density term, weight 0.25", _hybrid("pf4", "lof4096", 0.25)),
+    ("  … kNN term 0.5 + local-density term 0.5", _triple("pf4", "knn4096_mean", "lof4096")),
     ("kNN alone, mean of 5 nearest of 4,096 rows (no AE)", _alone("knn4096_mean")),
+    ("local-density term alone (4,096 rows, no AE)", _alone("lof4096")),
     ("kNN alone, mean of 5 nearest of all rows (no AE)", _alone("knn_all_mean")),
 ]
 
