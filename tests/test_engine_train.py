@@ -6,6 +6,8 @@ tests where possible because each new (architecture, config, shape) compiles.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -234,6 +236,24 @@ def test_dropout_is_used_in_training_only(data):
     )
 
 
+def test_input_noise_trains_a_denoising_autoencoder(data):
+    """Noisy inputs, clean targets: seeded like dropout, validated on clean rows, and the
+    same noise for a seed whether its group trains row-major or feature-major."""
+    config = TrainConfig(
+        epochs=3, batch_size=32, learning_rate=1e-2, input_noise=0.5, restore_best=False
+    )
+    noisy = train(ARCH, *data, config, seeds=[3, 4, 5, 6], replica_groups=1)  # feature-major
+    again = train(ARCH, *data, config, seeds=[3, 4], replica_groups=1)  # row-major
+    _assert_params_equal(noisy.replica(0), again.replica(0), atol=1e-6)
+    assert noisy.histories[0].val_loss == pytest.approx(again.histories[0].val_loss, rel=1e-5)
+    plain = train(ARCH, *data, replace(config, input_noise=0.0), seeds=3)
+    assert noisy.histories[0].train_loss[-1] > plain.histories[0].train_loss[-1]
+    recon = reconstruct(ARCH, noisy.replica(0), data[1])  # validation rows stay clean
+    np.testing.assert_allclose(
+        noisy.histories[0].val_loss[-1], np.mean((recon - data[1]) ** 2), rtol=1e-5
+    )
+
+
 def test_divergence_names_epoch_replica_and_remedy(es_data):
     x_train, x_val = es_data
     config = TrainConfig(epochs=3, batch_size=16, learning_rate=1e30)
@@ -268,6 +288,8 @@ def test_bad_inputs_are_named(data):
         ({"loss": "huber"}, "loss must be one of mse, mae"),
         ({"patience": -2}, "patience"),
         ({"min_delta": -0.1}, "min_delta"),
+        ({"input_noise": -0.1}, "input_noise must be >= 0"),
+        ({"input_noise": float("nan")}, "input_noise must be >= 0"),
     ],
 )
 def test_config_validation(kwargs, pattern):

@@ -25,6 +25,9 @@ class TrainConfig:
     smallest decrease that counts as an improvement. With ``restore_best`` the
     returned weights are those of the best epoch (lowest validation loss, or
     training loss when there is no validation set), early stopping or not.
+    ``input_noise`` > 0 trains a denoising autoencoder: each training batch is
+    seen with Gaussian noise of that standard deviation added (in the network's
+    scaled units) and must be reconstructed clean; validation rows stay clean.
     """
 
     epochs: int = 100
@@ -38,6 +41,7 @@ class TrainConfig:
     patience: int | None = None
     min_delta: float = 0.0
     restore_best: bool = True
+    input_noise: float = 0.0
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 0)
@@ -52,6 +56,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not _finite(value) or not 0 <= value < 1:
                 raise ConfigError(f"TrainConfig.{name} must be in [0, 1), got {value!r}")
+        if not _finite(self.input_noise) or self.input_noise < 0:
+            raise ConfigError(f"TrainConfig.input_noise must be >= 0, got {self.input_noise!r}")
         if not _finite(self.min_delta) or self.min_delta < 0:
             raise ConfigError(f"TrainConfig.min_delta must be >= 0, got {self.min_delta!r}")
         if self.loss not in LOSSES:

@@ -85,10 +85,13 @@ def objective_t(
     weights: jax.Array,
     loss: str,
     dropout_key: jax.Array | None = None,
+    target_t: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
-    """(regularised objective, plain loss) of one weighted batch given as ``(features, rows)``."""
+    """(regularised objective, plain loss) of one weighted batch given as ``(features, rows)``;
+    ``target_t`` as :func:`aescope.engine.objective.objective`'s ``target``."""
     outputs = forward_t(arch, params, kernels_t, x_t, dropout_key)
     count = jnp.sum(weights)
-    plain = weighted_loss_sum(outputs[-1], x_t, weights, loss, rows_last=True) / count
+    target = x_t if target_t is None else target_t
+    plain = weighted_loss_sum(outputs[-1], target, weights, loss, rows_last=True) / count
     penalty = activity_penalty(arch, outputs, weights, count, rows_last=True)
     return plain + penalty + kernel_penalty(arch, params), plain

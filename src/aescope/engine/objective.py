@@ -95,11 +95,15 @@ def objective(
     weights: jax.Array,
     loss: str,
     dropout_key: jax.Array | None = None,
+    target: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
-    """(regularised objective, plain reconstruction loss) of one weighted batch."""
+    """(regularised objective, plain reconstruction loss) of one weighted batch.
+
+    ``target`` is what the network should output (default ``x``; the clean rows
+    when ``x`` is a noisy copy, for a denoising autoencoder)."""
     outputs = forward(arch, params, x, dropout_key)
     count = jnp.sum(weights)
-    plain = weighted_loss_sum(outputs[-1], x, weights, loss) / count
+    plain = weighted_loss_sum(outputs[-1], x if target is None else target, weights, loss) / count
     total = plain + activity_penalty(arch, outputs, weights, count) + kernel_penalty(arch, params)
     return total, plain
 
