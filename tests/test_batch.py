@@ -109,3 +109,41 @@ def test_names_of_wide_tables_take_the_other_paths_with_the_same_result(width, k
     columns = [f"c{j}" for j in range(width)]
     want = _joined(rank_features(pd.DataFrame(errors, columns=columns), k), k)
     assert list(top_feature_names(errors, columns, k)) == want
+
+
+@pytest.mark.parametrize("dtype", ["Float64", object])
+def test_a_missing_value_of_any_kind_is_named_not_a_traceback(detector, rows, dtype):
+    bad = rows.astype({"V1": dtype})
+    bad.loc[3, "V1"] = pd.NA if dtype == "Float64" else None
+    with pytest.raises(DataValidationError, match=r"column 'V1', row 3: missing value"):
+        score_frame(detector, bad)
+    with pytest.raises(DataValidationError, match=r"column 'V1', row 3: missing value"):
+        detector.score_samples(bad[detector.columns_used_])
+
+
+@pytest.mark.parametrize("late", [np.nan, 1e308])
+def test_with_several_bad_cells_the_same_one_is_named_as_by_the_detector(detector, rows, late):
+    """Missing or infinite values first, column by column; then the rest row by row."""
+    bad = rows.copy()
+    bad.loc[50, "V2"] = np.nan
+    bad.loc[10, "V20"] = late
+    bad.loc[5, "V9"] = 1e308
+    with pytest.raises(DataValidationError) as ours:
+        score_frame(detector, bad)
+    with pytest.raises(DataValidationError) as api:
+        detector.score_samples(bad[detector.columns_used_])
+    assert str(ours.value) == str(api.value)
+    assert str(ours.value).startswith("column 'V2', row 50: missing value")
+    cleaned = bad.copy()
+    cleaned.loc[50, "V2"] = 0.0
+    with pytest.raises(DataValidationError) as ours:
+        score_frame(detector, cleaned)
+    with pytest.raises(DataValidationError) as api:
+        detector.score_samples(cleaned[detector.columns_used_])
+    assert str(ours.value) == str(api.value)
+
+
+def test_a_duplicated_column_is_refused_by_name(detector, rows):
+    twice = pd.concat([rows, rows[["V1"]]], axis=1)
+    with pytest.raises(DataValidationError, match="duplicated column names: 'V1'"):
+        score_frame(detector, twice)

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from aescope._atomic import atomic_path
 from aescope.data.stream import TableStream
-from aescope.data.validate import numeric_column
+from aescope.data.validate import check_column_names, numeric_column
 from aescope.detector import AutoencoderDetector
 from aescope.errors import ConfigError, DataValidationError
 from aescope.explain import top_columns
@@ -120,6 +120,7 @@ def score_frame(
     cut = detector.threshold_ if threshold is None else threshold
     preprocessor = detector.preprocessor_
     columns = detector.columns_used_
+    check_column_names(list(frame.columns))  # a duplicated name would hand over two columns
     z = preprocessor.scale_values(column_values(frame, columns, numeric_column))
     unusable = unusable_cells(z)
     bad = unusable.any(axis=1)
@@ -178,9 +179,9 @@ def top_feature_names(
     return _combination_texts(names, k).of(code)
 
 
-MAX_KEPT_COMBINATIONS = 1 << 20
-"""Up to this many possible top-k combinations (102 columns at k = 3) their texts are
-kept between chunks; the table of them takes at most 8 MB."""
+MAX_KEPT_COMBINATIONS = 1 << 18
+"""Up to this many possible top-k combinations (64 columns at k = 3) their texts are
+kept between chunks, in a table of at most 2.3 MB (plus the texts seen)."""
 
 
 def _joined(codes: np.ndarray, names: tuple[str, ...], k: int) -> list[str]:
@@ -216,7 +217,7 @@ class _CombinationTexts:
         return self.texts[code]
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)  # one per model and k: a service's few models fit
 def _combination_texts(names: tuple[str, ...], k: int) -> _CombinationTexts:
     return _CombinationTexts(names, k)
 

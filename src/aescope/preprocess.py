@@ -97,10 +97,27 @@ class FittedPreprocessor:
         return values
 
     def refusal(self, frame: pd.DataFrame, unusable: np.ndarray) -> DataValidationError:
-        """The error for the first unusable cell (by row, then column) of ``frame``'s
-        scaled values, naming its column, row and raw value."""
+        """The error naming the column, row and raw value of one unusable cell of
+        ``frame`` (``unusable``: its scaled cells that cannot be used).
+
+        The cell the detector's own checks name first: a missing or infinite value,
+        column by column in the frame's order (as ``validate_frame`` looks), else the
+        first cell, by row then column, that log1p or the scaling cannot use.
+        """
+        for name in frame.columns:
+            if name not in self.output_columns:
+                continue
+            rows = np.flatnonzero(unusable[:, self.output_columns.index(name)])
+            if len(rows):
+                picked = pd.to_numeric(frame[name].iloc[rows], errors="coerce")
+                raw = picked.to_numpy(dtype=np.float64, na_value=np.nan)
+                missing = ~np.isfinite(raw)
+                if missing.any():
+                    return self._refuse(frame, int(rows[np.argmax(missing)]), name)
         row, col = np.argwhere(unusable)[0]
-        name = self.output_columns[col]
+        return self._refuse(frame, int(row), self.output_columns[col])
+
+    def _refuse(self, frame: pd.DataFrame, row: int, name: str) -> DataValidationError:
         return DataValidationError(
             f"column {name!r}, row {_row_label(frame, row)!r}: "
             f"{_why_invalid(frame[name].iloc[row], name in self.spec.log1p)}"
@@ -249,6 +266,8 @@ def _apply_log1p(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
 
 
 def _why_invalid(value: Any, under_log1p: bool) -> str:
+    if value is None or value is pd.NA:
+        return "missing value (empty cell or NaN)"
     value = float(value)
     if np.isnan(value):
         return "missing value (empty cell or NaN)"

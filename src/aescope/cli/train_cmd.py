@@ -147,26 +147,26 @@ def train(
         dataset = resolve_dataset(data, label=label, time=time, data_dir=data_dir, drop=left_out)
         if not allow_label_like:
             _refuse_label_like(dataset)
-        # Checked here by name (refused, or allowed on purpose): no second, Python warning.
-        warnings.filterwarnings("ignore", category=LabelLikeColumnWarning)
         start_jax()
-        run_training(
-            dataset,
-            arch,
-            out_path,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            patience=patience,
-            threshold=threshold,
-            scaling=scaling,
-            log1p=tuple(log1p or ()),
-            seed=seed,
-            bootstrap=bootstrap,
-            split=split.value,
-            n_models=models,
-            neighbors=neighbors,
-        )
+        with warnings.catch_warnings():  # checked above by name: no second, Python warning
+            warnings.simplefilter("ignore", LabelLikeColumnWarning)
+            run_training(
+                dataset,
+                arch,
+                out_path,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                patience=patience,
+                threshold=threshold,
+                scaling=scaling,
+                log1p=tuple(log1p or ()),
+                seed=seed,
+                bootstrap=bootstrap,
+                split=split.value,
+                n_models=models,
+                neighbors=neighbors,
+            )
 
 
 def _check_settings(threshold: str, learning_rate: float, scaling: str) -> None:
