@@ -140,8 +140,35 @@ def test_neighbour_term_sees_anomalies_inside_the_normal_manifold(ensemble):
         ({"neighbors": -1}, "neighbors must be an integer >= 0"),
         ({"reference_rows": 0}, "reference_rows must be an integer >= 1"),
         ({"neighbor_weight": -1.0}, "neighbor_weight must be a number >= 0"),
+        ({"input_noise": -0.1}, "input_noise must be a number >= 0"),
+        ({"input_noise": float("nan")}, "input_noise must be a number >= 0"),
+        ({"input_noise": "0.1"}, "input_noise must be a number >= 0"),
     ],
 )
 def test_bad_ensemble_options_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         _detector(**options).fit(_rows(100, seed=0))
+
+
+def test_a_denoising_ensemble_is_seeded_and_keeps_its_setting_in_the_file(tmp_path):
+    rows, fresh = _rows(600, seed=0), _rows(100, seed=5)
+    noisy = _detector(n_models=2, neighbors=3, input_noise=0.2).fit(rows)
+    assert noisy.config_.input_noise == 0.2
+    again = _detector(n_models=2, neighbors=3, input_noise=0.2).fit(rows)
+    np.testing.assert_array_equal(noisy.score_samples(fresh), again.score_samples(fresh))
+    plain = _detector(n_models=2, neighbors=3).fit(rows)
+    assert not np.array_equal(noisy.score_samples(fresh), plain.score_samples(fresh))
+    noisy.save(tmp_path / "noisy.aescope")
+    loaded = AutoencoderDetector.load(tmp_path / "noisy.aescope")
+    assert loaded.get_params()["input_noise"] == 0.2 and loaded.config_.input_noise == 0.2
+    np.testing.assert_array_equal(loaded.score_samples(fresh), noisy.score_samples(fresh))
+
+
+def test_a_file_from_before_denoising_loads_as_trained_without_noise(ensemble, tmp_path):
+    path = tmp_path / "old.aescope"
+    ensemble.save(path)
+    meta, arrays = load_model_file(path)
+    del meta["params"]["input_noise"], meta["train_config"]["input_noise"]
+    save_model_file(tmp_path / "older.aescope", meta, arrays)
+    old = AutoencoderDetector.load(tmp_path / "older.aescope")
+    assert old.get_params()["input_noise"] == 0.0 and old.config_.input_noise == 0.0

@@ -92,6 +92,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         Training rows kept as the neighbour reference (a seeded subsample; all
         of them when there are fewer). They are stored in the model file, so
         they bound its size and the scoring cost. Default 4096.
+    input_noise:
+        Standard deviation of Gaussian noise added to each training batch (in
+        the scaled units the network sees) while the network must output the
+        clean rows: a denoising autoencoder, which learns the normal rows'
+        structure rather than an identity map. 0 trains a plain autoencoder.
+        Default 0.0.
     """
 
     def __init__(
@@ -113,6 +119,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         neighbors: int = 5,
         neighbor_weight: float = 0.5,
         reference_rows: int = 4096,
+        input_noise: float = 0.0,
     ) -> None:
         self.architecture = architecture
         self.preprocessing = preprocessing
@@ -130,6 +137,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.neighbors = neighbors
         self.neighbor_weight = neighbor_weight
         self.reference_rows = reference_rows
+        self.input_noise = input_noise
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None, validation_data: Any = None) -> AutoencoderDetector:
@@ -175,6 +183,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             learning_rate=self.learning_rate,
             loss=self.loss,
             min_delta=self.min_delta,
+            input_noise=self.input_noise,
         )
         with EpochProgress() if self.verbose else contextlib.nullcontext() as on_epoch:
             result = train(
@@ -369,6 +378,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             params = _params_from_json(meta["params"])
             if "scorer" not in meta:  # a file from before ensembles: one model, no neighbours
                 params |= {"n_models": 1, "neighbors": 0}
+            params.setdefault("input_noise", 0.0)  # a file from before denoising: none
             detector = cls(**params)
             detector.architecture_ = arch
             detector.replicas_ = replicas
@@ -476,9 +486,14 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                 or value < minimum
             ):
                 raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        weight = self.neighbor_weight
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
-            raise ConfigError(f"neighbor_weight must be a number >= 0, got {weight!r}")
+        for name in ("neighbor_weight", "input_noise"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value < float("inf")
+            ):
+                raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
 
     def _build_scorer(
         self, x_train: np.ndarray, val_normal: np.ndarray, rng: np.random.Generator
