@@ -69,6 +69,7 @@ def test_train_saves_a_loadable_model(model_path: Path):
     defaults = AutoencoderDetector().get_params()
     assert len(detector.replicas_) == defaults["n_models"]  # the default ensemble
     assert detector.scorer_.k == defaults["neighbors"]
+    assert detector.config_.input_noise == defaults["input_noise"]  # denoising by default
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -228,3 +229,4 @@ def test_train_defaults_follow_the_detector():
         name = {"train": ("models", "neighbors")}.get(function.__name__, ("n_models", "neighbors"))
         assert parameters[name[0]].default == defaults["n_models"]
         assert parameters[name[1]].default == defaults["neighbors"]
+        assert parameters["input_noise"].default == defaults["input_noise"]

@@ -93,11 +93,12 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         of them when there are fewer). They are stored in the model file, so
         they bound its size and the scoring cost. Default 4096.
     input_noise:
-        Standard deviation of Gaussian noise added to each training batch (in
-        the scaled units the network sees) while the network must output the
-        clean rows: a denoising autoencoder, which learns the normal rows'
-        structure rather than an identity map. 0 trains a plain autoencoder.
-        Default 0.0.
+        Gaussian noise added to each training batch, as a fraction of each
+        feature's standard deviation over the training rows, while the network
+        must output the clean rows: a denoising autoencoder, which learns the
+        normal rows' structure rather than an identity map. 0 trains a plain
+        autoencoder. Default 0.1 (benchmarks/detection.md: on 22 ADBench sets,
+        3 seeds, AUPRC rank 2.20 → 2.07 with AUROC unchanged; 0.05 gave 2.11).
     """
 
     def __init__(
@@ -119,7 +120,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         neighbors: int = 5,
         neighbor_weight: float = 0.5,
         reference_rows: int = 4096,
-        input_noise: float = 0.0,
+        input_noise: float = 0.1,
     ) -> None:
         self.architecture = architecture
         self.preprocessing = preprocessing

@@ -224,18 +224,20 @@ REGISTRY: dict[str, DetectorSpec] = {
             "aescope (default)",
             lambda seed: AescopeAE(seed),
             "aescope",
-            note="AutoencoderDetector defaults: 4 autoencoders (auto widths and schedule) "
-            "trained together, per-feature errors scaled by their val-normal means and "
+            note="AutoencoderDetector defaults: 4 denoising autoencoders (auto widths and "
+            "schedule; input noise 0.1 × each feature's std) trained together, per-feature "
+            "errors scaled by their val-normal means and "
             "averaged, z-scored on val normals, plus 0.5 × the z-scored mean distance to the "
             "5 nearest of 4,096 training rows",
         ),
         DetectorSpec(
             "aescope-single",
             "aescope AE (one model)",
-            lambda seed: AescopeAE(seed, n_models=1, neighbors=0),
+            lambda seed: AescopeAE(seed, n_models=1, neighbors=0, input_noise=0.0),
             "aescope",
-            note="one autoencoder, no neighbour term (n_models=1, neighbors=0): the default "
-            "before ensembles (same network and schedule; errors scaled per feature)",
+            note="one plain autoencoder, no neighbour term (n_models=1, neighbors=0, "
+            "input_noise=0): the default before ensembles (same network and schedule; "
+            "errors scaled per feature)",
         ),
         DetectorSpec(
             "pca",

@@ -128,6 +128,14 @@ def train(
         int,
         typer.Option(min=0, help="k of the nearest-neighbour term of the score; 0 turns it off."),
     ] = 5,
+    input_noise: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Denoising: Gaussian noise on training inputs, as a fraction of each "
+            "feature's standard deviation; 0 trains plain autoencoders.",
+        ),
+    ] = 0.1,
     data_dir: Annotated[Path | None, typer.Option(help="Folder with creditcard.csv[.gz].")] = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the CIs.")] = 1000,
 ) -> None:
@@ -166,6 +174,7 @@ def train(
                 split=split.value,
                 n_models=models,
                 neighbors=neighbors,
+                input_noise=input_noise,
             )
 
 
@@ -220,11 +229,13 @@ def run_training(
     split: str = "novelty",
     n_models: int = 4,
     neighbors: int = 5,
+    input_noise: float = 0.1,
 ) -> None:
     """Fit, evaluate on the held-out split when there are labels, save.
 
-    ``n_models`` and ``neighbors`` default to the detector's own defaults (a test
-    keeps the two in step), written out so that ``--help`` needs no detector import.
+    ``n_models``, ``neighbors`` and ``input_noise`` default to the detector's own
+    defaults (a test keeps them in step), written out so that ``--help`` needs no
+    detector import.
     """
     from aescope.cli.evaluate_cmd import metrics_table
     from aescope.detector import AutoencoderDetector
@@ -250,6 +261,7 @@ def run_training(
         verbose=True,
         n_models=n_models,
         neighbors=neighbors,
+        input_noise=input_noise,
     )
     if dataset.y is None:
         if split != "novelty":

@@ -26,8 +26,9 @@ class TrainConfig:
     returned weights are those of the best epoch (lowest validation loss, or
     training loss when there is no validation set), early stopping or not.
     ``input_noise`` > 0 trains a denoising autoencoder: each training batch is
-    seen with Gaussian noise of that standard deviation added (in the network's
-    scaled units) and must be reconstructed clean; validation rows stay clean.
+    seen with Gaussian noise added, of standard deviation ``input_noise`` times
+    each feature's standard deviation over the training rows, and must be
+    reconstructed clean; validation rows stay clean.
     """
 
     epochs: int = 100

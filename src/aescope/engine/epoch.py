@@ -92,8 +92,13 @@ def initial_state(arch: Architecture, seeds: jax.Array) -> State:
     )
 
 
-def hyper_values(config: TrainConfig) -> dict[str, np.ndarray]:
-    """Settings passed as traced values, so that a learning-rate sweep reuses one compile."""
+def hyper_values(config: TrainConfig, x_train: np.ndarray) -> dict[str, np.ndarray]:
+    """Settings passed as traced values, so that a learning-rate sweep reuses one compile.
+
+    ``noise_scale`` is the input noise per feature: ``input_noise`` times the feature's
+    standard deviation over the training rows, so the noise means the same on any
+    scale (on standardised rows it is ``input_noise`` itself)."""
+    spread = np.asarray(x_train, dtype=np.float64).std(axis=0) if config.input_noise else 0.0
     return {
         "learning_rate": np.float32(config.learning_rate),
         "beta1": np.float32(config.beta1),
@@ -101,7 +106,9 @@ def hyper_values(config: TrainConfig) -> dict[str, np.ndarray]:
         "epsilon": np.float32(config.epsilon),
         "min_delta": np.float32(config.min_delta),
         "patience": np.int32(-1 if config.patience is None else config.patience),
-        "input_noise": np.float32(config.input_noise),
+        "noise_scale": np.broadcast_to(
+            np.float32(config.input_noise) * np.asarray(spread, np.float32), x_train.shape[1:]
+        ).astype(np.float32),
     }
 
 
@@ -167,8 +174,9 @@ def _train_pass(
 ):
     """One pass over the rows in ``order``; returns new params, opt state and mean losses.
 
-    With ``noisy`` each batch goes in with Gaussian noise (``hyper["input_noise"]``)
-    and the loss compares the output with the clean rows (a denoising autoencoder);
+    With ``noisy`` each batch goes in with Gaussian noise (``hyper["noise_scale"]``,
+    per feature) and the loss compares the output with the clean rows (a denoising
+    autoencoder);
     the noise comes from its own stream of the replica's key, so dropout and noise
     never share random numbers."""
     n, n_features = x_train.shape
@@ -195,7 +203,8 @@ def _train_pass(
         if noisy:  # drawn row-major in both layouts: the same noise for the same seed
             shape = xb.shape[::-1] if feature_major else xb.shape
             noise = jax.random.normal(jax.random.fold_in(noise_key, i), shape, xb.dtype)
-            x_in, target = xb + hyper["input_noise"] * (noise.T if feature_major else noise), xb
+            noise = noise * hyper["noise_scale"]  # row-major: features last
+            x_in, target = xb + (noise.T if feature_major else noise), xb
         (obj, plain), grads = jax.value_and_grad(fn, has_aux=True)(
             params, *args, arch, x_in, w, loss, dkey, target
         )

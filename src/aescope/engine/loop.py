@@ -138,7 +138,8 @@ class _GroupRun:
 
 def _group_runs(arch, config: TrainConfig, groups: list[ReplicaGroup], xt, xv, wv):
     """Each group's initial state and first order, and the data once per device."""
-    data = {g.device: jax.device_put((hyper_values(config), xt, xv, wv), g.device) for g in groups}
+    hyper = hyper_values(config, xt)
+    data = {g.device: jax.device_put((hyper, xt, xv, wv), g.device) for g in groups}
     return [
         _GroupRun(
             group=g,
