@@ -121,6 +121,15 @@ def test_a_missing_value_of_any_kind_is_named_not_a_traceback(detector, rows, dt
         detector.score_samples(bad[detector.columns_used_])
 
 
+def _refusals(detector, frame) -> tuple[str, str]:
+    """The error of ``score_frame`` and of the detector's API for the same bad frame."""
+    with pytest.raises(DataValidationError) as ours:
+        score_frame(detector, frame)
+    with pytest.raises(DataValidationError) as api:
+        detector.score_samples(frame[detector.columns_used_])
+    return str(ours.value), str(api.value)
+
+
 @pytest.mark.parametrize("late", [np.nan, 1e308])
 def test_with_several_bad_cells_the_same_one_is_named_as_by_the_detector(detector, rows, late):
     """Missing or infinite values first, column by column; then the rest row by row."""
@@ -128,19 +137,11 @@ def test_with_several_bad_cells_the_same_one_is_named_as_by_the_detector(detecto
     bad.loc[50, "V2"] = np.nan
     bad.loc[10, "V20"] = late
     bad.loc[5, "V9"] = 1e308
-    with pytest.raises(DataValidationError) as ours:
-        score_frame(detector, bad)
-    with pytest.raises(DataValidationError) as api:
-        detector.score_samples(bad[detector.columns_used_])
-    assert str(ours.value) == str(api.value)
-    assert str(ours.value).startswith("column 'V2', row 50: missing value")
-    cleaned = bad.copy()
-    cleaned.loc[50, "V2"] = 0.0
-    with pytest.raises(DataValidationError) as ours:
-        score_frame(detector, cleaned)
-    with pytest.raises(DataValidationError) as api:
-        detector.score_samples(cleaned[detector.columns_used_])
-    assert str(ours.value) == str(api.value)
+    ours, api = _refusals(detector, bad)
+    assert ours == api and ours.startswith("column 'V2', row 50: missing value")
+    bad.loc[50, "V2"] = 0.0
+    ours, api = _refusals(detector, bad)
+    assert ours == api
 
 
 def test_a_duplicated_column_is_refused_by_name(detector, rows):
