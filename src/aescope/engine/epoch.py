@@ -98,7 +98,7 @@ def hyper_values(config: TrainConfig, x_train: np.ndarray) -> dict[str, np.ndarr
     ``noise_scale`` is the input noise per feature: ``input_noise`` times the feature's
     standard deviation over the training rows, so the noise means the same on any
     scale (on standardised rows it is ``input_noise`` itself)."""
-    spread = np.asarray(x_train, dtype=np.float64).std(axis=0) if config.input_noise else 0.0
+    spread = _column_std(x_train) if config.input_noise else 0.0
     return {
         "learning_rate": np.float32(config.learning_rate),
         "beta1": np.float32(config.beta1),
@@ -110,6 +110,19 @@ def hyper_values(config: TrainConfig, x_train: np.ndarray) -> dict[str, np.ndarr
             np.float32(config.input_noise) * np.asarray(spread, np.float32), x_train.shape[1:]
         ).astype(np.float32),
     }
+
+
+def _column_std(x: np.ndarray, rows: int = 1 << 18) -> np.ndarray:
+    """Each column's standard deviation, accumulated in float64 over blocks of ``rows``
+    rows: memory stays bounded however long the training table is."""
+    total = np.zeros(x.shape[1:], np.float64)
+    squares = np.zeros(x.shape[1:], np.float64)
+    for start in range(0, len(x), rows):
+        block = np.asarray(x[start : start + rows], dtype=np.float64)
+        total += block.sum(axis=0)
+        squares += np.einsum("ij,ij->j", block, block)
+    mean = total / max(len(x), 1)
+    return np.sqrt(np.maximum(squares / max(len(x), 1) - mean * mean, 0.0))
 
 
 def epoch_runner(arch: Architecture, config: TrainConfig, has_val: bool, replicas: int = 1):
