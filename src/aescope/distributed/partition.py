@@ -106,11 +106,11 @@ def score_partition(
 
     Errors name ``where`` (the partition) and the row within it.
     """
-    used = detector.columns_used_
-    numbers = pd.DataFrame(
-        {name: numeric_column(frame[name], name, where) for name in used},
-        index=pd.RangeIndex(len(frame)),
-    )
+    for name in detector.columns_used_:  # every column checked before any row is scored
+        numeric_column(frame[name], name, where)
+    # score_frame converts the columns itself; a shallow copy numbers the rows for its errors
+    numbers = frame.copy(deep=False)
+    numbers.index = pd.RangeIndex(len(frame))
     parts = []
     for start in range(0, max(len(numbers), 1), options.chunk_rows):
         chunk = numbers.iloc[start : start + options.chunk_rows]
