@@ -8,11 +8,12 @@ import pytest
 
 from aescope.detector import AutoencoderDetector
 from aescope.engine import reconstruct
-from aescope.ensemble import Calibration
-from aescope.errors import ConfigError
+from aescope.ensemble import Calibration, error_spread
+from aescope.errors import ConfigError, ModelFileError
 from aescope.metrics import roc_auc
 from aescope.model import Architecture, Layer
 from aescope.modelfile import load_model_file, save_model_file
+from aescope.neighbors import mean_distance
 
 D = 6
 
@@ -131,6 +132,46 @@ def test_neighbour_term_sees_anomalies_inside_the_normal_manifold(ensemble):
     parts = ensemble.scorer_.parts(ensemble.preprocessor_.transform(rows))
     assert roc_auc(y, parts.neighbors) > 0.95
     assert roc_auc(y, parts.score) > roc_auc(y, parts.reconstruction)
+
+
+def test_neighbour_distances_are_measured_in_units_of_each_features_error(ensemble):
+    """Each feature is divided by the replicas' typical error on it (the root of the mean
+    squared error on validation normals) before the search, reference and queries alike."""
+    scorer = ensemble.scorer_
+    spread = np.sqrt(scorer.feature_scales.mean(axis=0))
+    np.testing.assert_allclose(scorer.neighbor_scale, spread, rtol=1e-6)
+    assert scorer.neighbor_scale.dtype == np.float32 and scorer.neighbor_scale.std() > 0
+    x = ensemble.preprocessor_.transform(_rows(64, seed=9))
+    s = scorer.neighbor_scale
+    np.testing.assert_array_equal(
+        scorer._distances(x), mean_distance(scorer.reference / s, x.astype(np.float32) / s, 5)
+    )
+    assert not np.allclose(scorer._distances(x), mean_distance(scorer.reference, x, 5))
+    absolute = np.array([[1.0, 4.0], [3.0, 2.0]])  # MAE scales are spreads already
+    np.testing.assert_array_equal(error_spread(absolute, "mae"), [2.0, 3.0])
+
+
+def test_a_file_from_before_error_units_searches_the_inputs_as_they_are(ensemble, tmp_path):
+    ensemble.save(tmp_path / "new.aescope")
+    meta, arrays = load_model_file(tmp_path / "new.aescope")
+    assert arrays["neighbor_scale"].shape == (D,)
+    del arrays["neighbor_scale"]
+    save_model_file(tmp_path / "old.aescope", meta, arrays)
+    old = AutoencoderDetector.load(tmp_path / "old.aescope")
+    assert old.scorer_.neighbor_scale is None
+    x = old.preprocessor_.transform(_rows(64, seed=9))
+    np.testing.assert_array_equal(
+        old.scorer_._distances(x), mean_distance(old.scorer_.reference, x, 5)
+    )
+
+
+@pytest.mark.parametrize("bad", [np.ones(D - 1, np.float32), np.zeros(D, np.float32)])
+def test_a_malformed_neighbour_scale_in_a_file_is_refused(bad, ensemble, tmp_path):
+    ensemble.save(tmp_path / "m.aescope")
+    meta, arrays = load_model_file(tmp_path / "m.aescope")
+    save_model_file(tmp_path / "bad.aescope", meta, arrays | {"neighbor_scale": bad})
+    with pytest.raises(ModelFileError, match="neighbor_scale must hold 6 positive numbers"):
+        AutoencoderDetector.load(tmp_path / "bad.aescope")
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from aescope.cli import app
 from aescope.detector import AutoencoderDetector
 from aescope.errors import ConfigError
 from aescope.export.onnx import IR_VERSION, OPSET, build_model
-from aescope.export.recipe import Replica, ScoreRecipe, recipe_from_detector
+from aescope.export.recipe import NeighborTerm, Replica, ScoreRecipe, recipe_from_detector
 from aescope.model import Architecture, Layer
 
 runner = CliRunner()
@@ -146,6 +146,12 @@ def test_every_term_of_the_ensemble_score_is_in_the_graph(k, reference_rows):
     reconstruction_only = run(replace(recipe, neighbors=None))[0]
     assert _close(reconstruction_only, parts.reconstruction) <= 1e-5
     assert np.abs(parts.neighbors).max() > 0.1  # the neighbour term is not a no-op here
+    assert recipe.neighbors.scale is not None  # distances in units of reconstruction error
+    # a model file from before that scaling searches the inputs as they are, exported too
+    det.scorer_.neighbor_scale = None
+    plain = det.scorer_.parts(det.preprocessor_.transform(rows))
+    assert not np.allclose(plain.neighbors, parts.neighbors)
+    assert _close(run(recipe_from_detector(det))[0], plain.score) <= 1e-5
 
 
 def test_recipe_refuses_inconsistent_parts():
@@ -158,6 +164,9 @@ def test_recipe_refuses_inconsistent_parts():
         ScoreRecipe(recipe.preprocessor, (bad,), "mse", 1.0)
     with pytest.raises(ConfigError, match="input_dtype"):
         build_model(recipe, "int8")
+    near = NeighborTerm(np.zeros((10, len(recipe.feature_columns)), np.float32), 3, 0.5)
+    with pytest.raises(ConfigError, match="neighbour scale"):
+        replace(recipe, neighbors=replace(near, scale=np.ones(2, np.float32)))
 
 
 def test_cli_export_writes_a_model_and_never_overwrites_the_input(tmp_path):

@@ -82,7 +82,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         averaged. Default 4.
     neighbors:
         ``k`` of the nearest-neighbour term: mean distance to the k nearest
-        reference rows. 0 scores by reconstruction error alone. Default 5.
+        reference rows, every feature measured in units of its typical
+        reconstruction error on the validation normals (so a feature the
+        autoencoders predict well counts more than a noise-like one).
+        0 scores by reconstruction error alone. Default 5.
     neighbor_weight:
         Weight of the neighbour term; both terms are z-scores on the
         validation normals before they are added. Default 0.5: the

@@ -210,6 +210,10 @@ def neighbor_nodes(g: Graph, near: NeighborTerm, x: str) -> str:
     search 2.6 ms).
     """
     reference = np.asarray(near.reference, np.float32)
+    if near.scale is not None:  # the same float32 divisions as aescope.ensemble.in_error_units
+        scale = np.asarray(near.scale, np.float32)
+        reference = reference / scale
+        x = g.op("Div", x, g.const("neighbor_scale", scale), hint="x_in_error_units")
     pad = -len(reference) % GROUP
     padded = np.concatenate([reference, np.zeros((pad, reference.shape[1]), np.float32)])
     ref_sq = np.einsum("ij,ij->i", padded, padded)

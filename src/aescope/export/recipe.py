@@ -12,8 +12,10 @@ for MSE models, the absolute value for MAE):
 * ``e = mean_r(err(mlp_r(x) - x) / feature_scale_r)`` (float64; no division
   without a ``feature_scale``), ``feature_errors = e``;
 * ``recon = (mean(e) - recon_center) / recon_spread``;
-* with a neighbour term: ``near = (mean of the k smallest ||x - ref_j|| - center)
-  / spread`` over the reference rows, ``score = recon + weight * near``;
+* with a neighbour term: ``near = (mean of the k smallest ||x / s - ref_j / s|| -
+  center) / spread`` over the reference rows, where ``s`` is the term's float32
+  ``scale`` (each feature's typical reconstruction error; 1 when absent) and the
+  divisions are float32, ``score = recon + weight * near``;
   without one, ``score = recon``; ``flag = score >= threshold``.
 """
 
@@ -51,6 +53,7 @@ class NeighborTerm:
     weight: float
     center: float = 0.0
     spread: float = 1.0
+    scale: np.ndarray | None = field(default=None, repr=False)  # float32 [n_features]
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ class ScoreRecipe:
                 raise ConfigError(
                     f"score recipe: the neighbour reference has shape {shape} for k = {near.k}; "
                     f"expected (n >= k, {n_out})"
+                )
+            if near.scale is not None and np.shape(near.scale) != (n_out,):
+                raise ConfigError(
+                    f"score recipe: the neighbour scale has shape {np.shape(near.scale)}, "
+                    f"expected ({n_out},)"
                 )
 
     @property
@@ -134,6 +142,7 @@ def recipe_from_detector(detector: Any) -> ScoreRecipe:
             weight=scorer.neighbor_weight,
             center=calibration.center,
             spread=calibration.spread,
+            scale=(None if scorer.neighbor_scale is None else np.asarray(scorer.neighbor_scale)),
         )
     recon = scorer.reconstruction_calibration
     metadata = {
