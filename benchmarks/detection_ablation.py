@@ -38,7 +38,9 @@ from aescope.bench.protocol import prepare, subsample
 from aescope.bench.ranks import rank_table
 from aescope.bench.sources import adbench_sources, creditcard_source
 from aescope.engine import TrainConfig, encode, reconstruct, train
+from aescope.ensemble import error_spread, in_error_units
 from aescope.model.auto import default_architecture, default_training
+from aescope.neighbors import mean_distance
 
 K_REPLICAS = 4
 K_MAX = 10  # neighbour distances cached for k = 1..10
@@ -79,8 +81,19 @@ def _sub(x: np.ndarray, n: int, seed: int) -> np.ndarray:
     return x[subsample(np.arange(len(x)), n, seed + 17)]
 
 
-TRAINED = ("ev", "es", "zv", "zs", "t_train")
+TRAINED = ("ev", "es", "zv", "zs", "t_train", "uv", "us")
 """The cached pieces that depend on the training; everything else depends only on the split."""
+
+
+def _error_unit_knn(rec: dict, xt: np.ndarray, xv: np.ndarray, xs: np.ndarray, seed: int):
+    """The detector's neighbour term: mean distance to the 5 nearest of 4,096 training rows,
+    every feature divided by the replicas' typical error on it (``ensemble.error_spread``)."""
+    scales = np.asarray(rec["ev"], np.float64).mean(axis=1)  # replica × feature
+    scales = np.maximum(scales, np.maximum(scales.mean(axis=1, keepdims=True), 1e-12) * 1e-6)
+    spread = error_spread(scales, "mse")
+    ref = in_error_units(_sub(xt, 4096, seed) if len(xt) > 4096 else xt, spread)
+    rec["uv"] = mean_distance(ref, in_error_units(xv, spread), 5)
+    rec["us"] = mean_distance(ref, in_error_units(xs, spread), 5)
 
 
 def screen_one(
@@ -88,6 +101,11 @@ def screen_one(
 ) -> None:
     path = cache / f"{source.name}_{seed}.npz"
     if path.exists():
+        rec = dict(np.load(path))
+        if "uv" not in rec:  # a cache from before the error-unit term: add it
+            prep = prepare(source.load(), seed)
+            _error_unit_knn(rec, prep.x_train, prep.x_val, prep.x_test, seed)
+            np.savez(path, **rec)
         return
     prep = prepare(source.load(), seed)
     xt, xv, xs = prep.x_train, prep.x_val, prep.x_test
@@ -114,6 +132,7 @@ def screen_one(
         zv.append(lv)
         zs.append(ls)
     rec |= {"ev": np.stack(ev), "es": np.stack(es), "zv": np.stack(zv), "zs": np.stack(zs)}
+    _error_unit_knn(rec, xt, xv, xs, seed)
     if "c_" + COMPETITORS[-1] in rec:  # reused from the base cache
         np.savez(path, **rec)
         print(f"{source.name} seed {seed}: trained in {rec['t_train']:.1f}s", flush=True)
@@ -196,6 +215,8 @@ def pieces(r: dict[str, np.ndarray]) -> dict[str, Pair]:
             [(r["zv"][k, :, :5].mean(1), r["zs"][k, :, :5].mean(1)) for k in range(len(ev))], z
         ),
     }
+    if "uv" in r:
+        out["knn_err_units"] = (r["uv"], r["us"])
     for n in REFERENCE_SIZES:
         out[f"knn{n}_kth"] = (r[f"kv{n}"][:, 4], r[f"ks{n}"][:, 4])
         out[f"knn{n}_mean"] = (r[f"kv{n}"][:, :5].mean(1), r[f"ks{n}"][:, :5].mean(1))
@@ -226,7 +247,11 @@ def _alone(a: str):
 
 
 # (label, builder); the default is marked in the table.
-DEFAULT = "4 AEs, per-feature scaled + 0.5 × kNN term (mean of 5 nearest of 4,096) [default]"
+DEFAULT = (
+    "4 AEs, per-feature scaled + 0.5 × kNN term in error units (mean of 5 nearest of 4,096) "
+    "[default]"
+)
+PREVIOUS = "4 AEs, per-feature scaled + 0.5 × kNN term (mean of 5 nearest of 4,096) [until 11-30]"
 CANDIDATES: list[tuple[str, Callable]] = [
     ("1 AE, plain mean squared error (the previous default)", _alone("ae1")),
     ("1 AE, per-feature scaled error", _alone("pf1")),
@@ -235,7 +260,7 @@ CANDIDATES: list[tuple[str, Callable]] = [
     ("4 AEs, per-feature scaled errors averaged", _alone("pf4")),
     ("4 AEs, per-feature scaled + 1.0 × kNN term", _hybrid("pf4", "knn4096_mean", 1.0)),
     ("4 AEs, per-feature scaled + 0.75 × kNN term", _hybrid("pf4", "knn4096_mean", 0.75)),
-    (DEFAULT, _hybrid("pf4", "knn4096_mean", 0.5)),
+    (PREVIOUS, _hybrid("pf4", "knn4096_mean", 0.5)),
     ("  … 0.25 × kNN term", _hybrid("pf4", "knn4096_mean", 0.25)),
     ("  … kNN term = 5th-neighbour distance", _hybrid("pf4", "knn4096_kth", 0.5)),
     ("  … kNN reference 1,024 rows", _hybrid("pf4", "knn1024_mean", 0.5)),
@@ -263,6 +288,11 @@ CANDIDATES: list[tuple[str, Callable]] = [
     ("kNN alone, mean of 5 nearest of 4,096 rows (no AE)", _alone("knn4096_mean")),
     ("local-density term alone (4,096 rows, no AE)", _alone("lof4096")),
     ("kNN alone, mean of 5 nearest of all rows (no AE)", _alone("knn_all_mean")),
+    (DEFAULT, _hybrid("pf4", "knn_err_units", 0.5)),
+    ("  … error-unit kNN term, weight 0.25", _hybrid("pf4", "knn_err_units", 0.25)),
+    ("  … error-unit kNN term, weight 0.75", _hybrid("pf4", "knn_err_units", 0.75)),
+    ("  … error-unit kNN term, weight 1.0", _hybrid("pf4", "knn_err_units", 1.0)),
+    ("kNN alone in error units, 5 nearest of 4,096 (no AE)", _alone("knn_err_units")),
 ]
 
 
@@ -274,7 +304,12 @@ def table(cache: Path, seeds: list[int] | None) -> str:
             continue
         r = dict(np.load(f))
         y, p = r["y"], pieces(r)
-        scores = {label: build(p) for label, build in CANDIDATES}
+        scores = {}
+        for label, build in CANDIDATES:
+            try:
+                scores[label] = build(p)
+            except KeyError:  # a piece this cache does not have (screened before it existed)
+                continue
         scores |= {"C_" + c: r["c_" + c] for c in COMPETITORS}
         scores |= {"C_knn": p["knn_all_kth"][1], "C_norm": r["norms"]}
         for label, s in scores.items():
@@ -298,6 +333,8 @@ def table(cache: Path, seeds: list[int] | None) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for label, _ in CANDIDATES:
+        if label not in set(adbench["cand"]):
+            continue
         ranks = {}
         for metric in ("auprc", "auroc"):
             part = adbench[adbench["cand"].isin([*field, label])]

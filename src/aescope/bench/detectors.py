@@ -228,7 +228,8 @@ REGISTRY: dict[str, DetectorSpec] = {
             "schedule; input noise 0.1 × each feature's std) trained together, per-feature "
             "errors scaled by their val-normal means and "
             "averaged, z-scored on val normals, plus 0.5 × the z-scored mean distance to the "
-            "5 nearest of 4,096 training rows",
+            "5 nearest of 4,096 training rows, each feature divided by its typical "
+            "reconstruction error on val normals",
         ),
         DetectorSpec(
             "aescope-single",
