@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aescope import modelfile
 from aescope.detector import AutoencoderDetector
 from aescope.engine import reconstruct
 from aescope.ensemble import Calibration, error_spread
 from aescope.errors import ConfigError, ModelFileError
 from aescope.metrics import roc_auc
 from aescope.model import Architecture, Layer
-from aescope.modelfile import load_model_file, save_model_file
+from aescope.modelfile import inspect_model_file, load_model_file, save_model_file
 from aescope.neighbors import mean_distance
 
 D = 6
@@ -151,12 +152,21 @@ def test_neighbour_distances_are_measured_in_units_of_each_features_error(ensemb
     np.testing.assert_array_equal(error_spread(absolute, "mae"), [2.0, 3.0])
 
 
-def test_a_file_from_before_error_units_searches_the_inputs_as_they_are(ensemble, tmp_path):
+def test_a_file_from_before_error_units_searches_the_inputs_as_they_are(
+    ensemble, tmp_path, monkeypatch
+):
+    """Such files are format version 1: still read; a version-1 reader refuses new files,
+    which it would otherwise score without their scale (no error, different scores)."""
     ensemble.save(tmp_path / "new.aescope")
+    assert inspect_model_file(tmp_path / "new.aescope")["format_version"] == 2
     meta, arrays = load_model_file(tmp_path / "new.aescope")
     assert arrays["neighbor_scale"].shape == (D,)
     del arrays["neighbor_scale"]
+    monkeypatch.setattr(modelfile, "FORMAT_VERSION", 1)
     save_model_file(tmp_path / "old.aescope", meta, arrays)
+    monkeypatch.undo()
+    with pytest.raises(ModelFileError, match="version 2, but this aescope reads version 1"):
+        load_model_file(tmp_path / "new.aescope", expected_format=1)
     old = AutoencoderDetector.load(tmp_path / "old.aescope")
     assert old.scorer_.neighbor_scale is None
     x = old.preprocessor_.transform(_rows(64, seed=9))
@@ -165,12 +175,15 @@ def test_a_file_from_before_error_units_searches_the_inputs_as_they_are(ensemble
     )
 
 
-@pytest.mark.parametrize("bad", [np.ones(D - 1, np.float32), np.zeros(D, np.float32)])
+@pytest.mark.parametrize(
+    "bad",
+    [np.ones(D - 1, np.float32), np.zeros(D, np.float32), np.full(D, 1e-50), np.full(D, 1e300)],
+)
 def test_a_malformed_neighbour_scale_in_a_file_is_refused(bad, ensemble, tmp_path):
     ensemble.save(tmp_path / "m.aescope")
     meta, arrays = load_model_file(tmp_path / "m.aescope")
     save_model_file(tmp_path / "bad.aescope", meta, arrays | {"neighbor_scale": bad})
-    with pytest.raises(ModelFileError, match="neighbor_scale must hold 6 positive numbers"):
+    with pytest.raises(ModelFileError, match="must hold 6 positive finite float32"):
         AutoencoderDetector.load(tmp_path / "bad.aescope")
 
 

@@ -189,10 +189,21 @@ def _rewrite_envelope(path: Path, **changes: str) -> None:
 
 def test_newer_and_older_versions_are_refused_naming_both(model_path: Path):
     _rewrite_envelope(model_path, format_version=str(FORMAT_VERSION + 1))
-    _refused(model_path, rf"format version {FORMAT_VERSION + 1}.*reads version {FORMAT_VERSION}")
+    _refused(model_path, rf"format version {FORMAT_VERSION + 1}.*reads version 1 or 2")
     _refused(model_path, "newer file: upgrade aescope")
     _rewrite_envelope(model_path, format_version="0")
     _refused(model_path, "format version 0.*older")
+
+
+def test_a_version_1_file_is_still_read(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(modelfile, "FORMAT_VERSION", 1)
+    save_model_file(tmp_path / "v1.aescope", META, _arrays())
+    monkeypatch.undo()
+    assert inspect_model_file(tmp_path / "v1.aescope")["format_version"] == 1
+    meta, arrays = load_model_file(tmp_path / "v1.aescope")
+    assert meta == META and set(arrays) == set(_arrays())
+    with pytest.raises(ModelFileError, match=r"format version 1.*reads version 2"):
+        load_model_file(tmp_path / "v1.aescope", expected_format=2)
 
 
 def test_expected_format_argument(model_path: Path):

@@ -226,13 +226,16 @@ class EnsembleScorer:
         ):
             raise ConfigError("the neighbour term's reference rows are missing or malformed")
         neighbor_scale = arrays.get("neighbor_scale")
-        if neighbor_scale is not None and (
-            np.shape(neighbor_scale) != (scales.shape[1],) or not np.all(neighbor_scale > 0)
-        ):
-            raise ConfigError(
-                f"neighbor_scale must hold {scales.shape[1]} positive numbers, "
-                f"got shape {np.shape(neighbor_scale)}"
-            )
+        if neighbor_scale is not None:  # checked as used: float32 (1e-50 would become 0)
+            with np.errstate(over="ignore"):  # too large for float32: inf, refused below
+                neighbor_scale = np.asarray(neighbor_scale).astype(np.float32)
+            if neighbor_scale.shape != (scales.shape[1],) or not np.all(
+                np.isfinite(neighbor_scale) & (neighbor_scale > 0)
+            ):
+                raise ConfigError(
+                    f"neighbor_scale must hold {scales.shape[1]} positive finite float32 "
+                    f"numbers, got shape {neighbor_scale.shape}"
+                )
         neighbor = meta["neighbor_calibration"]
         return cls(
             arch=arch,
@@ -244,9 +247,7 @@ class EnsembleScorer:
             feature_scales=scales,
             reconstruction_calibration=Calibration.from_list(meta["reconstruction_calibration"]),
             neighbor_calibration=None if neighbor is None else Calibration.from_list(neighbor),
-            neighbor_scale=(
-                None if neighbor_scale is None else np.asarray(neighbor_scale, np.float32)
-            ),
+            neighbor_scale=neighbor_scale,
         )
 
 
@@ -255,10 +256,12 @@ def error_spread(feature_scales: np.ndarray, loss: str) -> np.ndarray:
 
     The replicas' mean per-feature errors averaged, then the square root for MSE
     (a mean squared error is a squared spread; a mean absolute error is one).
-    The feature scales are already floored above zero, so every divisor is > 0.
+    The feature scales are already floored above zero, so every divisor is > 0; the
+    ceiling keeps it finite in float32 (the model file refuses anything else).
     """
     spread = np.asarray(feature_scales, dtype=np.float64).mean(axis=0)
-    return (np.sqrt(spread) if loss == "mse" else spread).astype(np.float32)
+    spread = np.sqrt(spread) if loss == "mse" else spread
+    return np.minimum(spread, np.finfo(np.float32).max).astype(np.float32)
 
 
 def in_error_units(x: np.ndarray, neighbor_scale: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ Layout of the safetensors ``__metadata__`` header (all values are strings, as
 safetensors requires):
 
 * ``format``: ``"aescope-model"``
-* ``format_version``: ``"1"``
+* ``format_version``: ``"2"`` (this aescope also reads ``"1"``; see :data:`FORMAT_VERSION`)
 * ``meta``: canonical JSON of the caller's metadata
 * ``tensors``: canonical JSON ``{name: {"dtype": "float32", "shape": [..]}}``
 * ``sha256``: hex digest of ``format\\0version\\0meta\\0tensors\\0`` followed by every
@@ -40,6 +40,7 @@ from aescope.errors import ModelFileError
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "READABLE_VERSIONS",
     "file_sha256",
     "inspect_model_bytes",
     "inspect_model_file",
@@ -50,7 +51,13 @@ __all__ = [
 ]
 
 FORMAT_NAME = "aescope-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The version written. It goes up whenever an older reader would load a new file without
+error but score it differently: 2 added the detector's ``neighbor_scale`` (neighbour
+distances in units of reconstruction error), which a version-1 reader would ignore while
+applying a calibration fitted on the scaled distances."""
+READABLE_VERSIONS = (1, 2)
+"""Versions read by default; a version-1 file has no ``neighbor_scale`` and scores as before."""
 
 # safetensors' own limit on the JSON header; a larger claimed length is not a model.
 _MAX_HEADER_BYTES = 100_000_000
@@ -234,8 +241,10 @@ def _sniff(data: bytes) -> str:
     return ""
 
 
-def _envelope(path: Path | str, header: dict[str, Any], expected: int) -> dict[str, str]:
-    """Check format name and version in ``__metadata__``; return it."""
+def _envelope(path: Path | str, header: dict[str, Any], expected: int | None) -> dict[str, str]:
+    """Check format name and version in ``__metadata__``; return it.
+
+    ``expected`` None accepts every version in :data:`READABLE_VERSIONS`."""
     md = header.get("__metadata__")
     if not isinstance(md, dict) or md.get("format") != FORMAT_NAME:
         found = md.get("format") if isinstance(md, dict) else None
@@ -251,11 +260,14 @@ def _envelope(path: Path | str, header: dict[str, Any], expected: int) -> dict[s
         raise ModelFileError(
             f"{path}: format_version {md['format_version']!r} is not an integer"
         ) from None
-    if version != expected:
-        hint = "upgrade aescope" if version > expected else "re-train or convert it"
+    readable = READABLE_VERSIONS if expected is None else (expected,)
+    if version not in readable:
+        newer = version > max(readable)
+        hint = "upgrade aescope" if newer else "re-train or convert it"
+        reads = " or ".join(map(str, readable))
         raise ModelFileError(
             f"{path}: model file format version {version}, but this aescope reads version "
-            f"{expected} ({'newer' if version > expected else 'older'} file: {hint})"
+            f"{reads} ({'newer' if newer else 'older'} file: {hint})"
         )
     return md
 
@@ -351,7 +363,7 @@ def _checked_bytes(
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Every check that needs no tensor parsing, on bytes from anywhere."""
     header, start = _read_header(path, data)
-    expected = FORMAT_VERSION if expected_format is None else int(expected_format)
+    expected = None if expected_format is None else int(expected_format)
     md = _envelope(path, header, expected)
     declared = _check_layout(path, header, md, len(data) - start)
     return md, declared
@@ -388,7 +400,8 @@ def load_model_file(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and verify a model file; return ``(meta, arrays)``.
 
-    ``expected_format`` defaults to :data:`FORMAT_VERSION`. Any problem -- missing
+    ``expected_format`` (one version) defaults to any of :data:`READABLE_VERSIONS`.
+    Any problem -- missing
     file, foreign format, other version, truncation, corruption, tampering -- raises
     :class:`ModelFileError` naming the file and the problem.
     """
