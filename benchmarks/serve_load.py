@@ -48,6 +48,14 @@ import numpy as np
 from _common import data_dir, machine, versions, write_json
 
 JSON = {"content-type": "application/json"}
+ARROW = {"content-type": "application/vnd.apache.arrow.stream"}
+
+
+def headers_for(body: bytes) -> dict[str, str]:
+    """Arrow IPC streams start with the continuation marker 0xFFFFFFFF; JSON never does."""
+    return ARROW if body[:4] == b"\xff\xff\xff\xff" else JSON
+
+
 TARGET_P99_MS = 10.0  # single row, concurrency 8
 TARGET_ROWS_PER_S = 200_000  # 1,000-row requests
 PACKAGES = (
@@ -210,7 +218,7 @@ async def drive_async(base: str, bodies: list[bytes], n: int, concurrency: int) 
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
 
         async def post(body: bytes) -> tuple[int, str, str]:
-            response = await client.post("/v1/score", content=body, headers=JSON)
+            response = await client.post("/v1/score", content=body, headers=headers_for(body))
             response.read()
             timing = response.headers.get("server-timing", "")
             return response.status_code, timing, response.text[:200]
@@ -227,7 +235,7 @@ async def drive_aiohttp(base: str, bodies: list[bytes], n: int, concurrency: int
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
 
         async def post(body: bytes) -> tuple[int, str, str]:
-            async with session.post("/v1/score", data=body, headers=JSON) as response:
+            async with session.post("/v1/score", data=body, headers=headers_for(body)) as response:
                 text = await response.read()
                 timing = response.headers.get("server-timing", "")
                 return response.status, timing, text[:200].decode(errors="replace")
@@ -256,15 +264,41 @@ def column_bodies(frame: Any, rows: int, count: int) -> list[bytes]:
     return bodies
 
 
+def arrow_bodies(frame: Any, rows: int, count: int) -> list[bytes]:
+    """One Arrow IPC stream per request: the columns as they are, plus integer ids."""
+    import pyarrow as pa
+
+    bodies = []
+    for b in range(count):
+        block = frame.iloc[(b * rows) % len(frame) :].iloc[:rows]
+        table = pa.Table.from_pandas(block, preserve_index=False)
+        table = table.append_column("id", pa.array(np.arange(len(block))))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        bodies.append(sink.getvalue().to_pybytes())
+    return bodies
+
+
+def _scores(shape: str, response: httpx.Response) -> list[float]:
+    if shape == "arrow":
+        import pyarrow as pa
+
+        return pa.ipc.open_stream(response.content).read_all()["score"].to_pylist()
+    answer = response.json()["results"]
+    return answer["score"] if shape == "columns" else [r["score"] for r in answer]
+
+
 def check_answers(base: str, detector: Any, frame: Any, rows: int, count: int) -> list[str]:
-    """Columns and records answers against ``score_samples`` on the same rows (rtol 1e-5)."""
+    """Every shape's answers against ``score_samples`` on the same rows (rtol 1e-5)."""
     problems = []
+    shapes = (("columns", column_bodies), ("records", record_bodies), ("arrow", arrow_bodies))
     with httpx.Client(base_url=base, timeout=30.0) as client:
-        for shape, make in (("columns", column_bodies), ("records", record_bodies)):
+        for shape, make in shapes:
             for b, body in enumerate(make(frame, rows, count)):
                 block = frame.iloc[(b * rows) % len(frame) :].iloc[:rows]
-                answer = client.post("/v1/score", content=body).json()["results"]
-                got = answer["score"] if shape == "columns" else [r["score"] for r in answer]
+                response = client.post("/v1/score", content=body, headers=headers_for(body))
+                got = _scores(shape, response)
                 want = detector.score_samples(block)
                 if not np.allclose(got, want, rtol=1e-5, atol=1e-5):
                     problems.append(f"{shape} request {b}: scores differ from score_samples")
@@ -428,7 +462,11 @@ def serve_and_drive(
 ) -> dict[str, Any]:
     """Every HTTP scenario against one server process, which is stopped at the end."""
     singles = record_bodies(frame, 1, 1000)
-    bulk = {"columns": column_bodies(frame, 1000, 20), "records": record_bodies(frame, 1000, 20)}
+    bulk = {
+        "columns": column_bodies(frame, 1000, 20),
+        "records": record_bodies(frame, 1000, 20),
+        "arrow": arrow_bodies(frame, 1000, 20),
+    }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(model, port, args.workers, log)

@@ -8,8 +8,10 @@ model through the :func:`get_service` dependency, which tests and embedding apps
 may override.
 
 Request bodies are read as bytes and decoded by :mod:`aescope.serve.payload`
-(typed msgspec decoding, no pydantic model per row); the OpenAPI document still
-describes both request shapes with the model's own column names.
+(typed msgspec decoding, no pydantic model per row), or by
+:mod:`aescope.serve.arrow` when the Content-Type names an Arrow IPC stream; the
+OpenAPI document still describes both JSON shapes with the model's own column
+names.
 
 Scoring runs on the event loop, not in a thread pool: a single row costs well
 under a millisecond, less than a thread hand-off would add, and the largest
@@ -35,7 +37,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise OptionalDependencyError("serving needs fastapi: pip install 'aescope[serve]'") from exc
 
-from aescope.serve import schemas
+from aescope.serve import arrow, schemas
 from aescope.serve.payload import PayloadCodec, RequestError
 from aescope.serve.scorer import Scorer
 from aescope.serve.settings import ServeSettings
@@ -61,13 +63,23 @@ class ScoringService:
         )
 
     def score_body(self, body: bytes) -> bytes:
+        """A JSON request body in, the JSON answer out."""
         batch = self.codec.decode(body)
-        scores = self.scorer.score(batch.x)
-        k = self.settings.top_k
-        top = self.scorer.top_features(scores.feature_errors, k) if k else None
+        scores, top = self._score(batch.x)
         return self.codec.encode(
             batch, scores.score, scores.flag, top, self.scorer.recipe.threshold
         )
+
+    def score_arrow(self, body: bytes) -> bytes:
+        """An Arrow IPC stream in, the answer as an Arrow IPC stream out."""
+        batch = arrow.decode(self.codec, body)
+        scores, top = self._score(batch.x)
+        return arrow.encode(batch, scores.score, scores.flag, top, self.scorer.recipe.threshold)
+
+    def _score(self, x: Any) -> tuple[Any, Any]:
+        scores = self.scorer.score(x)
+        k = self.settings.top_k
+        return scores, self.scorer.top_features(scores.feature_errors, k) if k else None
 
     def model_info(self) -> dict[str, Any]:
         return {
@@ -117,10 +129,20 @@ async def model(service: Service) -> dict[str, Any]:
         200: {"model": schemas.ScoreResponse, "description": "One result per row."},
         **{code: {"model": schemas.Problem} for code in (400, 413, 422)},
     },
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {},
+                arrow.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
 )
 async def score(request: Request, service: Service) -> Response:
-    """Score rows given as JSON records or columns; the answer has the request's shape.
+    """Score rows given as JSON records or columns, or as an Arrow IPC stream
+    (``Content-Type: application/vnd.apache.arrow.stream``); the answer has the request's
+    shape and format.
 
     Each result holds ``score`` (the anomaly score, as ``score_samples``),
     ``flag`` (``score >= threshold``), the ``top_features`` behind the error with
@@ -130,11 +152,14 @@ async def score(request: Request, service: Service) -> Response:
     """
     body = await read_body(request, service.settings.max_bytes)
     start = time.perf_counter()
-    answer = service.score_body(body)
+    if arrow.is_arrow(request.headers.get("content-type")):
+        answer, media_type = service.score_arrow(body), arrow.MEDIA_TYPE
+    else:
+        answer, media_type = service.score_body(body), "application/json"
     # Server-Timing: milliseconds from the read body to the encoded answer (decode, score,
     # encode), so a client can tell the service's own time from transport and queueing.
     timing = {"server-timing": f"score;dur={(time.perf_counter() - start) * 1e3:.3f}"}
-    return Response(answer, media_type="application/json", headers=timing)
+    return Response(answer, media_type=media_type, headers=timing)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -180,7 +205,8 @@ def app_for(service: ScoringService) -> FastAPI:
         version=__version__,
         description=(
             "Autoencoder anomaly scores for table rows. POST rows to /v1/score as JSON records "
-            "or columns; GET /v1/model for the columns the model needs."
+            "or columns, or as an Arrow IPC stream; GET /v1/model for the columns the model "
+            "needs."
         ),
     )
     app.state.service = service

@@ -6,7 +6,9 @@ Two request shapes, told apart by the first character:
 * columns: ``{"V1": [0.1, ...], ..., "id": ["tx-1", ...]}``, one array per column.
 
 Each row needs every model input column and nothing else, except the optional
-pass-through ``id`` (any JSON value). The answer has the request's shape.
+pass-through ``id`` (any JSON value). The answer has the request's shape. (Arrow
+IPC streams, the binary bulk format, are :mod:`aescope.serve.arrow`; they reuse
+this codec's column and value checks.)
 
 msgspec decodes straight into structures generated from the model's columns, so
 types, missing and unexpected columns are checked inside its C parser; no Python
@@ -99,7 +101,7 @@ class PayloadCodec:
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise self._refusal(body, exc) from None
         if isinstance(doc, list):
-            self._check_count(len(doc))
+            self.check_count(len(doc))
             n = len(self.columns)
             astuple = msgspec.structs.astuple
             x = np.array([astuple(row)[:n] for row in doc], dtype=np.float64)
@@ -117,12 +119,12 @@ class PayloadCodec:
                 raise RequestError(
                     422, f"column {self.id_field!r} has {len(ids)} values, the others {n_rows}"
                 )
-            self._check_count(n_rows)
+            self.check_count(n_rows)
             batch = Batch(np.array(values, dtype=np.float64).T.copy(), ids, "columns")
-        self._check_values(batch.x)
+        self.check_values(batch.x)
         return batch
 
-    def _check_count(self, n: int) -> None:
+    def check_count(self, n: int) -> None:
         if n == 0:
             raise RequestError(422, "the request holds no rows")
         if n > self.max_rows:
@@ -130,19 +132,17 @@ class PayloadCodec:
                 413, f"the request holds {n:,} rows; this service takes at most {self.max_rows:,}"
             )
 
-    def _check_values(self, x: np.ndarray) -> None:
+    def check_values(self, x: np.ndarray) -> None:
         bad = ~np.isfinite(x)
         if bad.any():
             row, col = np.argwhere(bad)[0]
             value = float(x[row, col])
-            raise RequestError(422, _at(row, self.columns[col], f"{value!r} is not finite"))
+            raise RequestError(422, located(row, self.columns[col], f"{value!r} is not finite"))
         for col in self.log1p:
             low = np.flatnonzero(x[:, col] <= -1)
             if low.size:
-                raise RequestError(
-                    422,
-                    _at(low[0], self.columns[col], f"{float(x[low[0], col])!r} is <= -1 (log1p)"),
-                )
+                problem = f"{float(x[low[0], col])!r} is <= -1 (log1p)"
+                raise RequestError(422, located(low[0], self.columns[col], problem))
         if self.usable_range is not None:
             low, high = self.usable_range
             out = (x < low) | (x > high)
@@ -152,7 +152,7 @@ class PayloadCodec:
                     f"{float(x[row, col])!r} is too large for the model: scaled, it leaves "
                     f"float32's range (±{FLOAT32_MAX:.3g})"
                 )
-                raise RequestError(422, _at(row, self.columns[col], problem))
+                raise RequestError(422, located(row, self.columns[col], problem))
 
     def _length_message(self, values: list[list[float]]) -> str:
         first = len(values[0])
@@ -204,16 +204,16 @@ def diagnose(doc: Any, columns: tuple[str, ...], id_field: str) -> str | None:
         for i, row in enumerate(doc):
             if not isinstance(row, dict):
                 return f"row {i}: expected an object of column: value, got {_show(row)}"
-            problem = _column_sets(row.keys(), columns, id_field)
+            problem = column_sets(row.keys(), columns, id_field)
             if problem:
                 return f"row {i}: {problem}"
             for c in columns:
                 problem = _value_problem(row[c])
                 if problem:
-                    return _at(i, c, problem)
+                    return located(i, c, problem)
         return None
     if isinstance(doc, dict):
-        problem = _column_sets(doc.keys(), columns, id_field)
+        problem = column_sets(doc.keys(), columns, id_field)
         if problem:
             return problem
         if not any(isinstance(doc[c], list) for c in columns):
@@ -225,12 +225,13 @@ def diagnose(doc: Any, columns: tuple[str, ...], id_field: str) -> str | None:
             for i, value in enumerate(doc[c]):
                 problem = _value_problem(value)
                 if problem:
-                    return _at(i, c, problem)
+                    return located(i, c, problem)
         return None
     return f"expected an array of row objects or an object of column arrays, got {_show(doc)}"
 
 
-def _column_sets(keys: Any, columns: tuple[str, ...], id_field: str) -> str | None:
+def column_sets(keys: Any, columns: tuple[str, ...], id_field: str) -> str | None:
+    """Missing and unexpected columns of a request, in one message, or None."""
     missing = [c for c in columns if c not in keys]
     unexpected = [k for k in keys if k not in columns and k != id_field]
     parts = []
@@ -251,7 +252,8 @@ def _value_problem(value: Any) -> str | None:
     return None
 
 
-def _at(row: Any, column: str, problem: str) -> str:
+def located(row: Any, column: str, problem: str) -> str:
+    """``problem`` prefixed with the row and column it is at."""
     return f"row {int(row)}, column {column!r}: {problem}"
 
 
