@@ -12,7 +12,7 @@ from _serve_helpers import detector
 from test_serve_app import MAX_ROWS, app, call, rows, scorer  # noqa: F401 (fixtures)
 
 from aescope.serve.app import ScoringService, app_for
-from aescope.serve.arrow import MEDIA_TYPE, is_arrow
+from aescope.serve.arrow import MEDIA_TYPE, batch_header, is_arrow
 from aescope.serve.settings import ServeSettings
 
 ARROW = {"content-type": MEDIA_TYPE}
@@ -87,10 +87,21 @@ def _edited(frame: pd.DataFrame, how: str) -> bytes:
         values = table["V4"].to_numpy().copy()
         values[5] = np.nan
         return stream(table.set_column(table.schema.get_field_index("V4"), "V4", pa.array(values)))
-    if how == "too many":
+    if how == "too many":  # refused from the batch headers, before any column is read
         return stream(pd.concat([frame] * 2).iloc[: MAX_ROWS + 1])
     if how == "empty":
         return b""
+    if how == "compressed":  # zeros: 1,000 rows in a few hundred bytes, a bomb in miniature
+        sink = pa.BufferOutputStream()
+        options = pa.ipc.IpcWriteOptions(compression="zstd")
+        with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+    if how == "dictionary":
+        ids = pa.array([f"tx-{i % 2}" for i in range(8)]).dictionary_encode()
+        return stream(table.append_column("id", ids))
+    if how == "truncated":
+        return stream(table)[:-40]
     return b"not an arrow stream"
 
 
@@ -103,8 +114,11 @@ def _edited(frame: pd.DataFrame, how: str) -> bytes:
         ("text", 422, "column 'V2': type string is not a number"),
         ("null", 422, "row 3, column 'V3': missing value"),
         ("nan", 422, "row 5, column 'V4': nan is not finite"),
-        ("too many", 413, f"this service takes at most {MAX_ROWS:,}"),
+        ("too many", 413, f"more than {MAX_ROWS:,} rows; this service takes at most"),
         ("empty", 400, "empty request body"),
+        ("compressed", 415, "compressed Arrow record batches are not accepted"),
+        ("dictionary", 422, "dictionary messages are not accepted"),
+        ("truncated", 400, "malformed Arrow IPC stream"),
         ("garbage", 400, "malformed Arrow IPC stream"),
     ],
 )
@@ -112,6 +126,18 @@ def test_bad_arrow_requests_are_refused_naming_the_problem(app, rows, how, statu
     response = call(app, "POST", "/v1/score", content=_edited(rows, how), headers=ARROW)
     assert response.status_code == status
     assert detail in response.json()["detail"]
+
+
+def test_batch_headers_give_rows_and_compression_without_decoding():
+    table = pa.table({"a": np.zeros(250), "b": pa.array(["x"] * 250)})
+    for compression in (None, "zstd", "lz4"):
+        sink = pa.BufferOutputStream()
+        options = pa.ipc.IpcWriteOptions(compression=compression)
+        with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+            writer.write_table(table, max_chunksize=100)
+        messages = list(pa.ipc.MessageReader.open_stream(sink.getvalue()))[1:]  # after schema
+        headers = [batch_header(m.metadata.to_pybytes()) for m in messages]
+        assert headers == [(100, compression is not None)] * 2 + [(50, compression is not None)]
 
 
 def test_the_media_type_is_recognised_with_parameters_and_documented(app):  # noqa: F811

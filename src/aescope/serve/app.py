@@ -127,7 +127,7 @@ async def model(service: Service) -> dict[str, Any]:
     response_class=Response,
     responses={
         200: {"model": schemas.ScoreResponse, "description": "One result per row."},
-        **{code: {"model": schemas.Problem} for code in (400, 413, 422)},
+        **{code: {"model": schemas.Problem} for code in (400, 413, 415, 422)},
     },
     openapi_extra={
         "requestBody": {

@@ -13,6 +13,14 @@ column of any type. The checks and their messages are the JSON path's: missing
 or unexpected columns, a value that is not a number, missing, not finite, or out
 of the model's range, each named by row and column.
 
+Only what the body holds is decoded: record batches must be uncompressed (a
+compressed batch of a few hundred bytes can expand to gigabytes, beyond what
+``max_bytes`` was meant to bound) and their declared row counts are checked
+against ``max_rows`` before any column is read; dictionary batches are refused
+too. Both facts sit in each batch's flatbuffer header (Arrow's ``Message.fbs``),
+which :func:`batch_header` reads without decoding the body, since pyarrow has no
+reader option for either.
+
 The answer is one stream with ``id`` (when given, as sent), ``score`` (float64,
 null where the error overflowed, as JSON's ``null``), ``flag`` (bool) and, with
 top-k explanations on, ``top_features`` (list of strings) and ``top_shares``
@@ -21,6 +29,7 @@ top-k explanations on, ``top_features`` (list of strings) and ``top_shares``
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +59,10 @@ def decode(codec: PayloadCodec, body: bytes) -> ArrowBatch:
     if not body:
         raise RequestError(400, "empty request body: send one Arrow IPC stream")
     try:
-        table = pa.ipc.open_stream(pa.py_buffer(body)).read_all()
-    except (pa.ArrowException, OSError, ValueError) as exc:
+        table = _read_stream(body, codec.max_rows)
+    except RequestError:
+        raise
+    except (pa.ArrowException, OSError, ValueError, struct.error) as exc:
         raise RequestError(400, f"malformed Arrow IPC stream: {exc}") from None
     names = table.column_names
     duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -67,6 +78,65 @@ def decode(codec: PayloadCodec, body: bytes) -> ArrowBatch:
     codec.check_values(x)
     ids = table.column(codec.id_field) if codec.id_field in names else None
     return ArrowBatch(x, ids)
+
+
+def _read_stream(body: bytes, max_rows: int) -> pa.Table:
+    """The stream's table, refusing compressed or dictionary batches and too many rows
+    before their bodies are decoded."""
+    reader = pa.ipc.MessageReader.open_stream(pa.py_buffer(body))
+    schema = pa.ipc.read_schema(reader.read_next_message())
+    batches, rows = [], 0
+    for message in reader:
+        if message.type != "record batch":
+            raise RequestError(
+                422, f"{message.type} messages are not accepted: send plain, uncompressed columns"
+            )
+        n, compressed = batch_header(message.metadata.to_pybytes())
+        if compressed:
+            raise RequestError(
+                415,
+                "compressed Arrow record batches are not accepted: send the stream "
+                "uncompressed (IpcWriteOptions(compression=None))",
+            )
+        rows += n
+        if rows > max_rows:
+            raise RequestError(
+                413,
+                f"the request holds more than {max_rows:,} rows; this service takes at "
+                f"most {max_rows:,}",
+            )
+        batches.append(pa.ipc.read_record_batch(message, schema))
+    return pa.Table.from_batches(batches, schema)
+
+
+def batch_header(metadata: bytes) -> tuple[int, bool]:
+    """(rows, compressed) from a record batch message's flatbuffer header.
+
+    ``Message`` (Arrow's Message.fbs): field 2 is the header, here a ``RecordBatch``,
+    whose field 0 is ``length`` (rows; absent when 0) and field 3 ``compression``
+    (absent when the buffers are stored as they are).
+    """
+    root = struct.unpack_from("<I", metadata, 0)[0]
+    slot = _field(metadata, root, 2)
+    if slot is None:
+        raise ValueError("a record batch message without its header")
+    batch = slot + struct.unpack_from("<I", metadata, slot)[0]
+    length = _field(metadata, batch, 0)
+    rows = struct.unpack_from("<q", metadata, length)[0] if length is not None else 0
+    if rows < 0:
+        raise ValueError(f"a record batch of {rows} rows")
+    return rows, _field(metadata, batch, 3) is not None
+
+
+def _field(buffer: bytes, table: int, index: int) -> int | None:
+    """Where field ``index`` of the flatbuffer table at ``table`` lies, or None if absent."""
+    vtable = table - struct.unpack_from("<i", buffer, table)[0]
+    size = struct.unpack_from("<H", buffer, vtable)[0]
+    entry = 4 + 2 * index
+    if entry >= size:
+        return None
+    offset = struct.unpack_from("<H", buffer, vtable + entry)[0]
+    return table + offset if offset else None
 
 
 def _numbers(column: pa.ChunkedArray, name: str) -> np.ndarray:
