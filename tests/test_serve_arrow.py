@@ -102,6 +102,25 @@ def _edited(frame: pd.DataFrame, how: str) -> bytes:
         return stream(table.append_column("id", ids))
     if how == "truncated":
         return stream(table)[:-40]
+    if how == "end only":
+        return b"\xff\xff\xff\xff\x00\x00\x00\x00"
+    if how == "two streams":  # the second stream's rows would be lost without a word
+        return stream(table) + stream(table)
+    if how == "file":
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+    if how == "wide":
+        return stream(pa.table({f"c{i}": pa.array([0.0]) for i in range(50)}))
+    if how == "huge schema":
+        return stream(pa.table({f"c{i}": pa.array([0.0]) for i in range(5001)}))
+    if how == "bad id offsets":  # the last string offset points past the data: refused
+        body = bytearray(stream(table.append_column("id", pa.array(["abcd"] * 8))))
+        offsets = np.arange(0, 36, 4, dtype="<i4").tobytes()
+        at = bytes(body).index(offsets) + 32
+        body[at : at + 4] = np.array([900], "<i4").tobytes()
+        return bytes(body)
     return b"not an arrow stream"
 
 
@@ -114,10 +133,16 @@ def _edited(frame: pd.DataFrame, how: str) -> bytes:
         ("text", 422, "column 'V2': type string is not a number"),
         ("null", 422, "row 3, column 'V3': missing value"),
         ("nan", 422, "row 5, column 'V4': nan is not finite"),
-        ("too many", 413, f"more than {MAX_ROWS:,} rows; this service takes at most"),
+        ("too many", 413, f"more than {MAX_ROWS:,} rows or batches"),
         ("empty", 400, "empty request body"),
         ("compressed", 415, "compressed Arrow record batches are not accepted"),
-        ("dictionary", 422, "dictionary messages are not accepted"),
+        ("dictionary", 422, "unexpected dictionary message"),
+        ("end only", 400, "malformed Arrow IPC stream"),
+        ("two streams", 400, "bytes after the end of the Arrow stream"),
+        ("file", 400, "this is an Arrow IPC file; send a stream"),
+        ("wide", 422, "the stream has 50 columns; the model takes 30"),
+        ("huge schema", 422, "far more than 30 columns need"),
+        ("bad id offsets", 400, "malformed Arrow IPC stream"),
         ("truncated", 400, "malformed Arrow IPC stream"),
         ("garbage", 400, "malformed Arrow IPC stream"),
     ],

@@ -30,6 +30,7 @@ top-k explanations on, ``top_features`` (list of strings) and ``top_shares``
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,16 +59,20 @@ def decode(codec: PayloadCodec, body: bytes) -> ArrowBatch:
     """Read and check one Arrow request with ``codec``'s columns and limits."""
     if not body:
         raise RequestError(400, "empty request body: send one Arrow IPC stream")
+    if body.startswith(b"ARROW1"):
+        raise RequestError(400, "this is an Arrow IPC file; send a stream (pyarrow.ipc.new_stream)")
     try:
-        table = _read_stream(body, codec.max_rows)
+        _screen(body, codec)
+        table = pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+        table.validate(full=True)  # buffers within the body, offsets and lengths consistent
     except RequestError:
         raise
-    except (pa.ArrowException, OSError, ValueError, struct.error) as exc:
-        raise RequestError(400, f"malformed Arrow IPC stream: {exc}") from None
+    except (pa.ArrowException, OSError, ValueError, struct.error, StopIteration) as exc:
+        raise RequestError(400, f"malformed Arrow IPC stream: {str(exc) or 'no schema'}") from None
     names = table.column_names
-    duplicated = sorted({n for n in names if names.count(n) > 1})
+    duplicated = sorted(name for name, n in Counter(names).items() if n > 1)
     if duplicated:
-        raise RequestError(422, f"duplicated columns {duplicated}")
+        raise RequestError(422, f"duplicated columns {_few(duplicated)}")
     problem = column_sets(names, codec.columns, codec.id_field)
     if problem:
         raise RequestError(422, problem)
@@ -80,16 +85,41 @@ def decode(codec: PayloadCodec, body: bytes) -> ArrowBatch:
     return ArrowBatch(x, ids)
 
 
-def _read_stream(body: bytes, max_rows: int) -> pa.Table:
-    """The stream's table, refusing compressed or dictionary batches and too many rows
-    before their bodies are decoded."""
-    reader = pa.ipc.MessageReader.open_stream(pa.py_buffer(body))
-    schema = pa.ipc.read_schema(reader.read_next_message())
-    batches, rows = [], 0
+SCHEMA_BYTES_PER_COLUMN = 4096
+"""Flatbuffer bytes allowed per expected column in the schema message (a real one
+takes a few hundred, pandas' metadata included); bounds what parsing it may allocate."""
+
+
+def _screen(body: bytes, codec: PayloadCodec) -> None:
+    """Read the message headers only, before pyarrow decodes anything: one schema of about
+    the model's size, then uncompressed record batches of at most ``max_rows`` rows in all,
+    then the end of the stream and nothing after it."""
+    source = pa.BufferReader(pa.py_buffer(body))
+    reader = pa.ipc.MessageReader.open_stream(source)
+    expected = len(codec.columns) + 1  # the id column may come too
+    schema = reader.read_next_message()
+    if schema.type != "schema":
+        raise RequestError(400, f"the stream starts with a {schema.type} message, not a schema")
+    if schema.metadata.size > SCHEMA_BYTES_PER_COLUMN * expected:
+        raise RequestError(
+            422,
+            f"the schema takes {schema.metadata.size:,} bytes, far more than "
+            f"{len(codec.columns)} columns need",
+        )
+    fields = len(pa.ipc.read_schema(schema))
+    if fields > expected:
+        raise RequestError(
+            422,
+            f"the stream has {fields:,} columns; the model takes {len(codec.columns)} "
+            f"and an optional {codec.id_field!r}",
+        )
+    batches = rows = 0
     for message in reader:
         if message.type != "record batch":
             raise RequestError(
-                422, f"{message.type} messages are not accepted: send plain, uncompressed columns"
+                422,
+                f"unexpected {message.type} message: send one stream of plain, "
+                "uncompressed record batches",
             )
         n, compressed = batch_header(message.metadata.to_pybytes())
         if compressed:
@@ -98,15 +128,24 @@ def _read_stream(body: bytes, max_rows: int) -> pa.Table:
                 "compressed Arrow record batches are not accepted: send the stream "
                 "uncompressed (IpcWriteOptions(compression=None))",
             )
-        rows += n
-        if rows > max_rows:
+        rows, batches = rows + n, batches + 1
+        if rows > codec.max_rows or batches > codec.max_rows:
             raise RequestError(
                 413,
-                f"the request holds more than {max_rows:,} rows; this service takes at "
-                f"most {max_rows:,}",
+                f"the request holds more than {codec.max_rows:,} rows or batches; this "
+                f"service takes at most {codec.max_rows:,} rows",
             )
-        batches.append(pa.ipc.read_record_batch(message, schema))
-    return pa.Table.from_batches(batches, schema)
+    if source.tell() != len(body):
+        raise RequestError(
+            400,
+            f"{len(body) - source.tell():,} bytes after the end of the Arrow stream: "
+            "send one stream",
+        )
+
+
+def _few(names: list[str], limit: int = 10) -> str:
+    shown = repr(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit:,} more"
 
 
 def batch_header(metadata: bytes) -> tuple[int, bool]:
