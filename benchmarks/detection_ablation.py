@@ -38,7 +38,7 @@ from aescope.bench.protocol import prepare, subsample
 from aescope.bench.ranks import rank_table
 from aescope.bench.sources import adbench_sources, creditcard_source
 from aescope.engine import TrainConfig, encode, reconstruct, train
-from aescope.ensemble import error_spread, in_error_units
+from aescope.ensemble import error_spread, floored_scales, in_error_units
 from aescope.model.auto import default_architecture, default_training
 from aescope.neighbors import mean_distance
 
@@ -88,8 +88,7 @@ TRAINED = ("ev", "es", "zv", "zs", "t_train", "uv", "us")
 def _error_unit_knn(rec: dict, xt: np.ndarray, xv: np.ndarray, xs: np.ndarray, seed: int):
     """The detector's neighbour term: mean distance to the 5 nearest of 4,096 training rows,
     every feature divided by the replicas' typical error on it (``ensemble.error_spread``)."""
-    scales = np.asarray(rec["ev"], np.float64).mean(axis=1)  # replica × feature
-    scales = np.maximum(scales, np.maximum(scales.mean(axis=1, keepdims=True), 1e-12) * 1e-6)
+    scales = floored_scales(np.asarray(rec["ev"], np.float64).mean(axis=1))  # replica × feature
     spread = error_spread(scales, "mse")
     ref = in_error_units(_sub(xt, 4096, seed) if len(xt) > 4096 else xt, spread)
     rec["uv"] = mean_distance(ref, in_error_units(xv, spread), 5)

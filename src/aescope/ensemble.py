@@ -119,9 +119,7 @@ class EnsembleScorer:
     def calibrate(self, x_val: np.ndarray) -> None:
         """Fit the feature scales and both calibrations on validation normals (scaled rows)."""
         scales = np.stack([e.mean(axis=0, dtype=np.float64) for e in self._replica_errors(x_val)])
-        # A feature every validation row reconstructs exactly would divide by zero.
-        floor = np.maximum(scales.mean(axis=1, keepdims=True), TINY) * 1e-6
-        self.feature_scales = np.maximum(scales, floor)
+        self.feature_scales = floored_scales(scales)
         self.reconstruction_calibration = Calibration.fit(self._feature_errors(x_val).mean(1))
         if self.k:
             self.neighbor_scale = error_spread(self.feature_scales, self.loss)
@@ -249,6 +247,14 @@ class EnsembleScorer:
             neighbor_calibration=None if neighbor is None else Calibration.from_list(neighbor),
             neighbor_scale=neighbor_scale,
         )
+
+
+def floored_scales(scales: np.ndarray) -> np.ndarray:
+    """Per-replica mean errors per feature (replica × feature), each at least 1e-6 of its
+    replica's mean: a feature every validation row reconstructs exactly would divide by
+    zero."""
+    floor = np.maximum(scales.mean(axis=1, keepdims=True), TINY) * 1e-6
+    return np.maximum(scales, floor)
 
 
 def error_spread(feature_scales: np.ndarray, loss: str) -> np.ndarray:

@@ -400,10 +400,9 @@ def load_model_file(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and verify a model file; return ``(meta, arrays)``.
 
-    ``expected_format`` (one version) defaults to any of :data:`READABLE_VERSIONS`.
-    Any problem -- missing
-    file, foreign format, other version, truncation, corruption, tampering -- raises
-    :class:`ModelFileError` naming the file and the problem.
+    ``expected_format`` (one version) defaults to any of :data:`READABLE_VERSIONS`. Any
+    problem -- missing file, foreign format, other version, truncation, corruption,
+    tampering -- raises :class:`ModelFileError` naming the file and the problem.
     """
     path = Path(path)
     return load_model_bytes(_read_file(path), source=path, expected_format=expected_format)
